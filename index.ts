@@ -3,10 +3,18 @@
  * (nothing is registered when it is invalid); components get the model and each other's outputs.
  */
 import { loadModel } from "./components/config/load";
+import { WireguardLink } from "./components/WireguardLink";
 
 const model = loadModel();
 
 // Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+
+/** WireGuard hub (VPS) and spoke (home), and Mailu's SMTP egress through the hub. */
+const wireguard = new WireguardLink("wg", {
+    model: { addresses: model.addresses, egress: model.egress },
+    hubSsh: model.vps.ssh,
+    spokeSsh: model.home.ssh,
+});
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({
@@ -24,3 +32,5 @@ export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p
 export const addressPlan = model.addresses;
 export const mailHost = model.mailHost;
 export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));
+/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
+export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
