@@ -1,0 +1,51 @@
+/**
+ * Defaults, each with where it comes from. Changing one changes every stack that did not set the key,
+ * so each is a deliberate choice.
+ */
+export const DEFAULTS = Object.freeze({
+    vpsWanInterface: "eth0",
+    /** The blog post's WireGuard plan: hub .1, spoke .2, wg-quick's usual port and MTU. */
+    wgNetwork: "10.0.1.0/24",
+    wgPort: 51820,
+    /** 1420 = 1500 - 80 (IPv6 outer header worst case), wg-quick's own default. */
+    wgMtu: 1420,
+    /** Keeps the home NAT mapping alive so the hub can reach the spoke (WireGuard docs suggest 25). */
+    wgKeepalive: 25,
+    /** Mailu setup utility's default subnet. */
+    mailSubnet: "192.168.203.0/24",
+    /** Named so host firewall rules can match it (compose driver_opts com.docker.network.bridge.name). */
+    mailuBridge: "br-mailu",
+    /** Mailu 2024.06 patch release (ghcr.io/mailu/*:2024.06.57, seen in published deployments). */
+    mailuVersion: "2024.06.57",
+    mailuRegistry: "ghcr.io/mailu",
+    mailuDataRoot: "/srv/mailu",
+    /** Mailu's default MESSAGE_SIZE_LIMIT (50 MB). */
+    messageSizeLimit: 50_000_000,
+    /** Mailu's default DKIM_SELECTOR. */
+    dkimSelector: "dkim",
+    /**
+     * quarantine: only Mailu sends for these domains and it signs everything, so failures are
+     * forgeries; quarantine (not reject) keeps a misconfiguration from bouncing real mail.
+     */
+    dmarcPolicy: "quarantine" as const,
+    /** One week: RFC 8461 suggests weeks; short enough to recover from a bad policy. */
+    mtaStsMaxAge: 604800,
+    /** RFC 2142 role addresses plus postmaster (RFC 5321). */
+    standardAliasLocalParts: ["abuse", "hostmaster", "noc", "postmaster", "security", "webmaster"] as const,
+    images: {
+        /** Newest Traefik v3 line confirmed: v3.6.21 (shipped in Traefik Hub v3.19.10, 2026-06). */
+        traefik: "v3.6.21",
+        /** HAProxy 3.2 LTS (the blog post runs 3.2.7). */
+        haproxy: "3.2.7",
+        /** nginx mainline 1.29 (the blog post runs 1.29.3). */
+        nginx: "1.29.3",
+    },
+    /** WKD/MTA-STS nginx listens here on the VPS; only Traefik reaches it. */
+    wkdListen: { address: "127.0.0.1", port: 8088 },
+    /** fwmark 0x19 = 25, table 100, priority 10025: the blog post's values. */
+    egressFwmark: 0x19,
+    egressRouteTable: 100,
+    egressRulePriority: 10025,
+    /** Not /run: state must survive reboots so `disable` can still restore what `enable` found. */
+    egressStateDir: "/var/lib/homemail/smtp-egress",
+});

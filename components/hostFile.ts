@@ -1,0 +1,74 @@
+/**
+ * Pulumi side of host files: SSH connections and one remote command per file. The command string is
+ * the fixed install step from render/hostFile.ts; the content travels on stdin; the trigger is the
+ * content hash, so a file is re-sent exactly when its bytes change and a second `pulumi up` runs
+ * nothing.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { SshTarget } from "./config/model";
+import { secretValue } from "./config/load";
+import { HostFile, fillPlaceholders, installFileCommand, placeholdersIn, sha256 } from "./render/hostFile";
+
+/** SSH connection args for a host; the private key (if any) stays a secret, else the ssh-agent is used. */
+export function sshConnection(ssh: SshTarget, opts: { waitForever?: boolean } = {}): command.types.input.remote.ConnectionArgs {
+    return {
+        host: ssh.host,
+        port: ssh.port,
+        user: ssh.user,
+        ...(ssh.privateKey ? { privateKey: secretValue(ssh.privateKey) } : {}),
+        // -1 retries until the host answers: used once per host so a fresh VPS can finish booting.
+        ...(opts.waitForever ? { dialErrorLimit: -1 } : {}),
+    };
+}
+
+/** The first step on a host: wait until SSH answers. Everything else on that host depends on it. */
+export function waitForSsh(name: string, ssh: SshTarget, parent: pulumi.Resource): command.remote.Command {
+    return new command.remote.Command(
+        name,
+        { connection: sshConnection(ssh, { waitForever: true }), create: "true" },
+        { parent },
+    );
+}
+
+/** A resource-name-safe slug of a host path: `/etc/wireguard/wg0.conf` -> `etc-wireguard-wg0.conf`. */
+export function pathSlug(path: string): string {
+    return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9._-]+/g, "-");
+}
+
+export interface PushFileOptions {
+    readonly parent: pulumi.Resource;
+    readonly ssh: SshTarget;
+    /** Values for the file's secret placeholders, by placeholder name. */
+    readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Installs one host file. Secret content is filled in inside an apply and stays a secret Output all
+ * the way to stdin; the command string never contains content.
+ */
+export function pushHostFile(name: string, file: HostFile, opts: PushFileOptions): command.remote.Command {
+    const names = placeholdersIn(file.content);
+    const content: pulumi.Output<string> = names.length
+        ? pulumi.secret(
+              pulumi
+                  .all(names.map((n) => {
+                      const v = opts.secrets?.[n];
+                      if (v === undefined) throw new Error(`${name}: no value given for secret placeholder ${n}`);
+                      return v;
+                  }))
+                  .apply((values) => fillPlaceholders(file.content, Object.fromEntries(names.map((n, i) => [n, values[i]])))),
+          )
+        : pulumi.output(file.secret ? pulumi.secret(file.content) : file.content);
+    return new command.remote.Command(
+        name,
+        {
+            connection: sshConnection(opts.ssh),
+            create: installFileCommand(file, opts.ssh.user),
+            stdin: content,
+            triggers: [content.apply((c) => sha256(c))],
+        },
+        { parent: opts.parent, dependsOn: opts.dependsOn },
+    );
+}

@@ -1,0 +1,122 @@
+/**
+ * Host files as data, and the one fixed shell step that installs a file on a host.
+ *
+ * Renderers return {@link HostFile}s; the component layer pushes each through a remote command whose
+ * stdin is the content and whose command string is {@link installFileCommand} (no content, no secret,
+ * ever). The command's first line is a machine-readable header that the offline render reads back to
+ * write `out/<stack>/hosts/...` and `files.json`.
+ */
+import { createHash } from "node:crypto";
+
+export type HostName = "vps" | "home";
+
+export interface HostFile {
+    readonly host: HostName;
+    /** Absolute path on the host. */
+    readonly path: string;
+    /** Octal mode, e.g. `0644`; secret files are always `0600` or stricter. */
+    readonly mode: string;
+    /** `user:group`. */
+    readonly owner: string;
+    /**
+     * File content. For secret files this holds placeholder tokens ({@link secretPlaceholder}); the
+     * component swaps in the real values inside an apply, right before the content goes to stdin.
+     */
+    readonly content: string;
+    /** True when the content carries secret values (then mode must deny group/other). */
+    readonly secret: boolean;
+    /**
+     * A command that validates the staged file before it replaces the live one; `{}` stands for the
+     * staged file's path. Runs on the host. Example: `haproxy -c -f {}`.
+     */
+    readonly validate?: string;
+}
+
+/** Header that starts every file-install command; the offline render parses it. */
+export const FILE_HEADER = "# homemail-file ";
+
+export interface FileHeader {
+    readonly host: HostName;
+    readonly path: string;
+    readonly mode: string;
+    readonly owner: string;
+    readonly secret: boolean;
+}
+
+const MODE = /^0[0-7]{3}$/;
+const OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
+const PATH = /^\/[A-Za-z0-9._/@-]+$/;
+
+/** A token that stands for a secret value in rendered text. Unique per secret name. */
+export function secretPlaceholder(name: string): string {
+    if (!/^[A-Za-z0-9_.:@-]+$/.test(name)) throw new Error(`bad secret placeholder name ${name}`);
+    return `@@HOMEMAIL_SECRET(${name})@@`;
+}
+
+/** All placeholder names in a text, sorted and unique. */
+export function placeholdersIn(text: string): string[] {
+    return [...new Set([...text.matchAll(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g)].map((m) => m[1]))].sort();
+}
+
+/** Replaces every placeholder by its value; throws if one has no value (never ship a token). */
+export function fillPlaceholders(text: string, values: Readonly<Record<string, string>>): string {
+    return text.replace(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g, (_, name: string) => {
+        const v = values[name];
+        if (v === undefined) throw new Error(`no value for secret placeholder ${name}`);
+        return v;
+    });
+}
+
+/** Single-quotes a word for POSIX sh. */
+export function shellQuote(word: string): string {
+    return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function sha256(text: string | Buffer): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+/** Checks the invariants every host file must hold; throws a programming error otherwise. */
+export function assertValidHostFile(f: HostFile): void {
+    if (!PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`host file path ${f.path} is not absolute/clean`);
+    if (!MODE.test(f.mode)) throw new Error(`host file ${f.path}: mode ${f.mode} is not 0NNN`);
+    if (!OWNER.test(f.owner)) throw new Error(`host file ${f.path}: owner ${f.owner} is not user:group`);
+    if (f.secret && (f.mode[2] !== "0" || f.mode[3] !== "0")) {
+        throw new Error(`secret host file ${f.path} has mode ${f.mode}; group/other must have no access`);
+    }
+    if (!f.secret && placeholdersIn(f.content).length) throw new Error(`host file ${f.path} has secret placeholders but is not marked secret`);
+}
+
+/**
+ * The shell step that installs stdin as the file: stage next to the target (same filesystem), set
+ * owner and mode before any content is visible, validate the staged copy, then rename over the target
+ * (atomic: readers see the old or the new file, never half of one). Prints nothing of the content.
+ */
+export function installFileCommand(f: HostFile, sshUser: string): string {
+    assertValidHostFile(f);
+    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret };
+    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+    const steps = [
+        "set -eu",
+        "umask 077",
+        `f=${shellQuote(f.path)}`,
+        `mkdir -p ${shellQuote(dir)}`,
+        `t=$(mktemp ${shellQuote(`${dir}/.homemail-stage.XXXXXX`)})`,
+        `trap 'rm -f "$t"' EXIT`,
+        `chown ${shellQuote(f.owner)} "$t"`,
+        `chmod ${f.mode} "$t"`,
+        `cat > "$t"`,
+        ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
+        `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
+    ];
+    const script = steps.join("\n");
+    const body = sshUser === "root" ? script : `sudo -n sh -c ${shellQuote(script)}`;
+    return `${FILE_HEADER}${JSON.stringify(header)}\n${body}\n`;
+}
+
+/** Reads the header back from a command string; undefined when it is not a file-install command. */
+export function parseFileHeader(command: string): FileHeader | undefined {
+    if (!command.startsWith(FILE_HEADER)) return undefined;
+    const line = command.slice(FILE_HEADER.length, command.indexOf("\n"));
+    return JSON.parse(line) as FileHeader;
+}

@@ -1,0 +1,26 @@
+/**
+ * homemail: the whole mail system in one Pulumi program. The config is read and validated once
+ * (nothing is registered when it is invalid); components get the model and each other's outputs.
+ */
+import { loadModel } from "./components/config/load";
+
+const model = loadModel();
+
+// Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+
+/** The public port table: what the VPS accepts, how, and where it goes at home. */
+export const portTable = model.ports.map((p) => ({
+    port: p.publicPort,
+    protocol: p.protocol,
+    process: p.process,
+    mode: p.mode,
+    proxyV2: p.proxyV2,
+    homePort: p.homePort,
+    description: p.description,
+}));
+/** Mail ports deliberately closed, and why. */
+export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p.reason }));
+/** Every address of the deployment. */
+export const addressPlan = model.addresses;
+export const mailHost = model.mailHost;
+export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));

@@ -1,0 +1,125 @@
+/**
+ * A recorded program run -> the out/<stack>/ tree (layout in ARCHITECTURE.md). Secrets show as
+ * `[secret]` unless includeSecrets (labs only).
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseFileHeader } from "../../components/render/hostFile";
+import { isSecretValue, ProgramRun, RecordedResource } from "./mockEngine";
+import { DnsRecordOut, renderZoneFile } from "./zoneFile";
+
+export const SECRET_TEXT = "[secret]";
+const DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord";
+const REMOTE_COMMAND_TYPE = "command:remote:Command";
+
+export interface FileEntry {
+    readonly host: string;
+    readonly path: string;
+    readonly mode: string;
+    readonly owner: string;
+    readonly secret: boolean;
+    readonly sha256: string;
+}
+
+/** Deterministic JSON: sorted keys, 2-space indent, trailing newline. */
+export function stableJson(value: unknown): string {
+    const sort = (v: unknown): unknown =>
+        Array.isArray(v)
+            ? v.map(sort)
+            : v && typeof v === "object"
+              ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+              : v;
+    return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+function redact(v: unknown, includeSecrets: boolean): unknown {
+    if (isSecretValue(v)) return includeSecrets ? redact(v.value, true) : SECRET_TEXT;
+    if (Array.isArray(v)) return v.map((x) => redact(x, includeSecrets));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x, includeSecrets)]));
+    return v;
+}
+
+function plain(v: unknown): unknown {
+    return isSecretValue(v) ? v.value : v;
+}
+
+export interface OutTree {
+    readonly files: { entry: FileEntry; content: string }[];
+    readonly records: DnsRecordOut[];
+    readonly zones: Map<string, DnsRecordOut[]>;
+}
+
+/** Extracts host files and DNS records from the recorded resources. */
+export function collect(run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean): OutTree {
+    const files: OutTree["files"] = [];
+    const records: DnsRecordOut[] = [];
+    for (const r of run.resources) {
+        if (r.type === REMOTE_COMMAND_TYPE) {
+            const header = parseFileHeader(String(plain(r.inputs.create) ?? ""));
+            if (!header) continue;
+            const stdin = r.inputs.stdin;
+            if (isSecretValue(stdin) !== header.secret) {
+                throw new Error(`${r.name}: file ${header.path} is marked secret=${header.secret} but its content ${isSecretValue(stdin) ? "is" : "is not"} a secret`);
+            }
+            const content = header.secret && !includeSecrets ? `${SECRET_TEXT}\n` : String(plain(stdin) ?? "");
+            const sha256 = createHash("sha256").update(content).digest("hex");
+            files.push({ entry: { ...header, sha256 }, content });
+        } else if (r.type === DNS_RECORD_TYPE) {
+            records.push(dnsRecord(r, zoneNames));
+        }
+    }
+    files.sort((a, b) => `${a.entry.host}${a.entry.path}`.localeCompare(`${b.entry.host}${b.entry.path}`));
+    const dup = files.find((f, i) => i > 0 && f.entry.host === files[i - 1].entry.host && f.entry.path === files[i - 1].entry.path);
+    if (dup) throw new Error(`two resources write ${dup.entry.host}:${dup.entry.path}`);
+    records.sort((a, b) => `${a.zone} ${a.name} ${a.type} ${a.content} ${JSON.stringify(a.data)}`.localeCompare(`${b.zone} ${b.name} ${b.type} ${b.content} ${JSON.stringify(b.data)}`));
+    const zones = new Map<string, DnsRecordOut[]>();
+    for (const zone of Object.values(zoneNames).sort()) zones.set(zone, records.filter((r) => r.zone === zone));
+    return { files, records, zones };
+}
+
+function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsRecordOut {
+    const i = r.inputs;
+    const zoneId = String(plain(i.zoneId));
+    const zone = zoneNames[zoneId];
+    if (!zone) throw new Error(`${r.name}: DNS record in unknown zone id ${zoneId}`);
+    const data = plain(i.data) as Record<string, unknown> | undefined;
+    return {
+        zone,
+        name: String(plain(i.name)).replace(/\.$/, ""),
+        type: String(plain(i.type)),
+        content: i.content === undefined ? null : String(plain(i.content)),
+        ttl: Number(plain(i.ttl) ?? 1),
+        proxied: Boolean(plain(i.proxied) ?? false),
+        priority: i.priority === undefined ? null : Number(plain(i.priority)),
+        data: data ? Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))) : null,
+    };
+}
+
+/** Wipes and writes `<outDir>/<stack>/`. */
+export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean): string {
+    const root = path.join(outDir, stack);
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(path.join(root, "dns"), { recursive: true });
+    const tree = collect(run, zoneNames, includeSecrets);
+    for (const f of tree.files) {
+        const target = path.join(root, "hosts", f.entry.host, f.entry.path);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, f.content, { mode: f.entry.secret ? 0o600 : 0o644 });
+    }
+    writeFileSync(path.join(root, "files.json"), stableJson(tree.files.map((f) => f.entry)));
+    writeFileSync(path.join(root, "dns", "records.json"), stableJson(tree.records));
+    for (const [zone, recs] of tree.zones) writeFileSync(path.join(root, "dns", `${zone}.zone`), renderZoneFile(zone, recs));
+    const resources = run.resources.map((r) => ({
+        urn: r.urn,
+        type: r.type,
+        name: r.name,
+        custom: r.custom,
+        parent: r.parent || null,
+        inputs: redact(r.inputs, false),
+        options: r.options,
+    }));
+    writeFileSync(path.join(root, "resources.json"), stableJson(resources));
+    writeFileSync(path.join(root, "outputs.json"), stableJson(redact(run.outputs, false)));
+    return root;
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs the real index.ts under the mock engine in a fresh module registry (a fresh @pulumi/pulumi
+ * too), so each call sees only its own config and resources.
+ */
+import type { ConfigInput } from "../../components/config";
+import type { ProgramRun } from "../../scripts/lib/mockEngine";
+
+let lastCount = 0;
+
+/** Resources registered by the most recent {@link runDevProgram}, even when it failed. */
+export function registeredCount(): number {
+    return lastCount;
+}
+
+export async function runDevProgram(input: ConfigInput): Promise<ProgramRun> {
+    let run: ProgramRun | undefined;
+    let failure: unknown;
+    lastCount = 0;
+    await jest.isolateModulesAsync(async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const engine = await import("../../scripts/lib/mockEngine");
+        const seen: ProgramRun = { resources: [], outputs: {} };
+        try {
+            run = await engine.runProgram({
+                pulumi,
+                project: input.project,
+                stack: input.stack,
+                config: { ...input.values },
+                secretKeys: [...input.secretKeys],
+                load: () => import("../../index") as Promise<Record<string, unknown>>,
+                onResource: (r) => seen.resources.push(r),
+            });
+        } catch (err) {
+            failure = err;
+        }
+        lastCount = seen.resources.length;
+    });
+    if (failure) throw failure;
+    return run!;
+}

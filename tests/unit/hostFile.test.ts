@@ -1,0 +1,76 @@
+/** The file-install step, run for real with sh in a temp dir (the way a host runs it over SSH). */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, existsSync, readdirSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import * as path from "node:path";
+import { HostFile, fillPlaceholders, installFileCommand, parseFileHeader, placeholdersIn, secretPlaceholder } from "../../components/render/hostFile";
+
+const me = userInfo();
+const group = execFileSync("id", ["-gn"]).toString().trim();
+
+function install(file: HostFile, stdin: string) {
+    return spawnSync("sh", ["-c", installFileCommand(file, "root")], { input: stdin, encoding: "utf8" });
+}
+
+describe("installFileCommand", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "hm-hostfile-"));
+    const base: HostFile = { host: "vps", path: path.join(dir, "sub", "app.conf"), mode: "0640", owner: `${me.username}:${group}`, content: "", secret: false };
+
+    it("installs stdin with mode and owner, creating the directory", () => {
+        const r = install(base, "hello\n");
+        expect(r.status).toBe(0);
+        expect(r.stdout.trim()).toBe("installed");
+        expect(readFileSync(base.path, "utf8")).toBe("hello\n");
+        expect((statSync(base.path).mode & 0o777).toString(8)).toBe("640");
+    });
+
+    it("reports unchanged content and leaves no staging files behind", () => {
+        const r = install(base, "hello\n");
+        expect(r.stdout.trim()).toBe("unchanged");
+        expect(readdirSync(path.dirname(base.path)).filter((f) => f.startsWith(".homemail-stage"))).toEqual([]);
+    });
+
+    it("keeps the live file when validation of the staged file fails", () => {
+        const r = install({ ...base, validate: "grep -q '^valid' {}" }, "broken\n");
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain("failed validation");
+        expect(readFileSync(base.path, "utf8")).toBe("hello\n");
+        const ok = install({ ...base, validate: "grep -q '^valid' {}" }, "valid\n");
+        expect(ok.status).toBe(0);
+        expect(readFileSync(base.path, "utf8")).toBe("valid\n");
+    });
+
+    it("never puts content in the command string, and handles paths like the post's @local_only_storage", () => {
+        const weird = { ...base, path: path.join(dir, "@local_only_storage", "app.conf") };
+        const cmd = installFileCommand({ ...weird, content: "TOP-SECRET-CONTENT" }, "root");
+        expect(cmd).not.toContain("TOP-SECRET-CONTENT");
+        expect(install(weird, "q\n").status).toBe(0);
+        expect(existsSync(weird.path)).toBe(true);
+    });
+
+    it("wraps the step in sudo for a non-root SSH user", () => {
+        expect(installFileCommand(base, "deploy")).toMatch(/^# homemail-file .*\nsudo -n sh -c '/);
+    });
+
+    it("carries a header the offline render reads back", () => {
+        expect(parseFileHeader(installFileCommand({ ...base, secret: true, mode: "0600" }, "root"))).toEqual({ host: "vps", path: base.path, mode: "0600", owner: base.owner, secret: true });
+        expect(parseFileHeader("echo hi")).toBeUndefined();
+    });
+
+    it("refuses unsafe paths, a secret file readable by group or others, and placeholders in a non-secret file", () => {
+        expect(() => installFileCommand({ ...base, path: "/etc/x'; rm -rf /" }, "root")).toThrow(/not absolute\/clean/);
+        expect(() => installFileCommand({ ...base, path: "/etc/../root/x" }, "root")).toThrow(/not absolute\/clean/);
+        expect(() => installFileCommand({ ...base, secret: true, mode: "0640" }, "root")).toThrow(/group\/other/);
+        expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") }, "root")).toThrow(/not marked secret/);
+    });
+});
+
+describe("secret placeholders", () => {
+    it("are found and filled, and an unknown one is an error (never shipped as a token)", () => {
+        const text = `a=${secretPlaceholder("one")}\nb=${secretPlaceholder("two")}\n`;
+        expect(placeholdersIn(text)).toEqual(["one", "two"]);
+        expect(fillPlaceholders(text, { one: "1", two: "2" })).toBe("a=1\nb=2\n");
+        expect(() => fillPlaceholders(text, { one: "1" })).toThrow(/two/);
+    });
+});
+
