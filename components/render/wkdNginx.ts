@@ -1,0 +1,112 @@
+/**
+ * The nginx server-block file of the WKD/MTA-STS site. It is not a main config: the pinned nginx
+ * image's own `/etc/nginx/nginx.conf` includes it (`http { include /etc/nginx/conf.d/*.conf; }`),
+ * from the directory mounted at `/etc/nginx/conf.d`.
+ *
+ * What it serves, nothing else (every other host, path and directory is a 404):
+ * - `openpgpkey.<domain>`: `/.well-known/openpgpkey/<domain>/...` of that domain only, as
+ *   `application/octet-stream` with `Access-Control-Allow-Origin: *` (WKD advanced method).
+ * - `mta-sts.<domain>`: `/.well-known/mta-sts.txt` as `text/plain` (RFC 8461, section 3.2).
+ *
+ * Only directives that nginx 1.22 (Debian, the checker here) and 1.29 (the image) both accept.
+ * Pure: no I/O, no clock.
+ */
+
+/** One mail domain's hosts. */
+export interface WkdNginxDomain {
+    /** The mail domain, lowercase: `example.com`. */
+    readonly name: string;
+    /** `openpgpkey.<domain>` */
+    readonly openpgpkeyHost: string;
+    /** `mta-sts.<domain>` */
+    readonly mtaStsHost: string;
+}
+
+export interface WkdNginxArgs {
+    readonly domains: readonly WkdNginxDomain[];
+    /** Port nginx listens on inside its container (the compose file publishes it on the VPS loopback). */
+    readonly listenPort: number;
+    /** Document root inside the container, where the public tree is mounted. */
+    readonly root: string;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Refuses anything that is not a plain lowercase hostname: it is spliced into nginx syntax. */
+function host(h: string): string {
+    if (!HOSTNAME.test(h)) throw new Error(`renderWkdNginxConf: ${JSON.stringify(h)} is not a lowercase hostname`);
+    return h;
+}
+
+export function renderWkdNginxConf(args: WkdNginxArgs): string {
+    const { listenPort, root } = args;
+    if (!Number.isInteger(listenPort) || listenPort < 1 || listenPort > 65535) {
+        throw new Error(`renderWkdNginxConf: bad listen port ${listenPort}`);
+    }
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(root)) throw new Error(`renderWkdNginxConf: bad root ${JSON.stringify(root)}`);
+    const domains = [...args.domains].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const out: string[] = [
+        "# managed by homemail, do not edit",
+        "# WKD (advanced method) and MTA-STS policy site. Included by the nginx image's main config",
+        "# (http { include /etc/nginx/conf.d/*.conf; }); Traefik terminates TLS in front of it.",
+        "",
+        "# Any other Host header: nothing here.",
+        "server {",
+        `    listen ${listenPort} default_server;`,
+        "    server_name _;",
+        "    server_tokens off;",
+        "    return 404;",
+        "}",
+    ];
+    for (const d of domains) {
+        const name = host(d.name);
+        out.push(
+            "",
+            `# WKD for ${name}: /.well-known/openpgpkey/${name}/hu/<z-base-32 SHA-1 of the local part>?l=<local part>`,
+            "server {",
+            `    listen ${listenPort};`,
+            `    server_name ${host(d.openpgpkeyHost)};`,
+            "    server_tokens off;",
+            `    root ${root};`,
+            "    autoindex off;",
+            "",
+            `    location /.well-known/openpgpkey/${name}/ {`,
+            "        limit_except GET { deny all; }",
+            "        types { }",
+            "        default_type application/octet-stream;",
+            '        add_header Access-Control-Allow-Origin "*" always;',
+            "        try_files $uri =404;",
+            "    }",
+            "",
+            "    location / {",
+            "        return 404;",
+            "    }",
+            "}",
+        );
+    }
+    if (domains.length > 0) {
+        out.push(
+            "",
+            "# MTA-STS policy (RFC 8461), one file for every mail domain.",
+            "server {",
+            `    listen ${listenPort};`,
+            `    server_name ${domains.map((d) => host(d.mtaStsHost)).join(" ")};`,
+            "    server_tokens off;",
+            `    root ${root};`,
+            "    autoindex off;",
+            "",
+            "    location = /.well-known/mta-sts.txt {",
+            "        limit_except GET { deny all; }",
+            "        types { }",
+            "        default_type text/plain;",
+            "        try_files $uri =404;",
+            "    }",
+            "",
+            "    location / {",
+            "        return 404;",
+            "    }",
+            "}",
+        );
+    }
+    return out.join("\n") + "\n";
+}
