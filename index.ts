@@ -2,12 +2,38 @@
  * homemail: the whole mail system in one Pulumi program. The config is read and validated once
  * (nothing is registered when it is invalid); components get the model and each other's outputs.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadModel } from "./components/config/load";
+import { AcmeDnsToken } from "./components/AcmeDnsToken";
+import { createDnsZones } from "./components/DnsZone";
+import { nextSteps as manualSteps, ptrStep, renderDnsRecords, txtRecords } from "./components/render/dns";
 import { WireguardLink } from "./components/WireguardLink";
 
 const model = loadModel();
 
 // Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+
+// ---- DNS: one DnsZone per Cloudflare zone; the ACME dns-01 token for the gateway ----
+/** The zones, and the DKIM private keys (secret PEM, by main domain) for HomeMailServer. */
+const dns = createDnsZones(model);
+/** The ACME dns-01 token (secret), for VpsGateway's `cf_dns_api_token`. */
+const acmeDnsToken = new AcmeDnsToken("acme-dns", { model });
+
+const dnsRecords = renderDnsRecords(model);
+/** DKIM TXT record per mail domain (alternative domains publish their parent's key). */
+export const dkim = pulumi.all(dns.zones.map((z) => z.dkim)).apply((lists) => lists.flat().sort((a, b) => a.domain.localeCompare(b.domain)));
+/** DMARC TXT record per mail domain. */
+export const dmarc = txtRecords(dnsRecords, "dmarc");
+/** SPF TXT record per mail domain and for the mail host (HELO name). */
+export const spf = txtRecords(dnsRecords, "spf");
+/** The DS record each zone's registrar must publish (DNSSEC). */
+export const registrarDs = pulumi.all(dns.zones.map((z) => z.registrarDs));
+/** The PTR the VPS provider must set. */
+export const ptr = ptrStep(model);
+/** The ACME dns-01 token: what it may do and from where (the value itself goes only to the VPS). */
+export const acmeToken = { id: acmeDnsToken.tokenId, ...acmeDnsToken.summary };
+/** What remains to be done by hand, with exact values. */
+export const nextSteps = registrarDs.apply((ds) => manualSteps(model, ds));
 
 /** WireGuard hub (VPS) and spoke (home), and Mailu's SMTP egress through the hub. */
 const wireguard = new WireguardLink("wg", {
