@@ -8,6 +8,7 @@ import { AcmeDnsToken } from "./components/AcmeDnsToken";
 import { createDnsZones } from "./components/DnsZone";
 import { nextSteps as manualSteps, ptrStep, renderDnsRecords, txtRecords } from "./components/render/dns";
 import { WireguardLink } from "./components/WireguardLink";
+import { VpsGateway } from "./components/VpsGateway";
 
 const model = loadModel();
 
@@ -41,6 +42,19 @@ const wireguard = new WireguardLink("wg", {
     hubSsh: model.vps.ssh,
     spokeSsh: model.home.ssh,
 });
+
+// ---- gateway: Traefik (TLS passthrough + PROXY v2), HAProxy for :25, WKD nginx, host firewall ----
+const gateway = new VpsGateway("gateway", {
+    model,
+    cfDnsApiToken: acmeDnsToken.token,
+    // MERGE: wkdReloadTriggers: the WkdSite block's file hashes, so nginx reloads when they change.
+});
+/** Each gateway image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
+export const gatewayImages = gateway.images;
+/** Traefik entrypoints of homemail's routes (an existing Traefik must define the same). */
+export const gatewayEntrypoints = gateway.entrypoints;
+/** With homemail:gateway.existingTraefikDynamicDir: what the existing Traefik must provide. */
+export const gatewayExistingTraefik = gateway.existingTraefik ?? null;
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({
