@@ -29,6 +29,7 @@ import {
 } from "./net";
 import { NOT_OFFERED, PORT_TABLE, proxyV2Ports } from "./ports";
 import { DEFAULTS } from "./defaults";
+import { deriveWkdPublications, WkdUserInput } from "./openpgp";
 
 export interface ConfigInput {
     /** Pulumi's config map: `namespace:key` -> string value (objects as JSON). */
@@ -365,6 +366,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
 
     const passwords = raw.userPasswords ?? {};
     const users: MailUser[] = [];
+    const wkdUsers: WkdUserInput[] = [];
     const seenUsers = new Map<string, number>();
     (raw.users ?? []).forEach((u, i) => {
         const key = k("users", `[${i}].address`);
@@ -375,6 +377,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return;
         }
         seenUsers.set(a.address, i);
+        wkdUsers.push({ address: a.address, userConfigKey: k("users", `[${i}]`), armoredKey: u.openpgpPublicKey });
         const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === a.address);
         users.push({
             address: a.address,
@@ -393,6 +396,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         }
     }
     if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) {
+        wkdUsers.push({ address: admin.address, userConfigKey: k("adminAddress") }); // a user without a users[] entry
         const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === admin.address);
         users.push({
             address: admin.address,
@@ -403,6 +407,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         });
     }
     users.sort((a, b) => a.address.localeCompare(b.address));
+    const wkdPublications = deriveWkdPublications({ domains: domains.map((d) => d.name), users: wkdUsers }, problems);
 
     const aliases: MailAlias[] = [];
     const aliasKeys = new Map<string, number>();
@@ -570,6 +575,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         tlsRptAddress: tlsRpt,
         users,
         aliases,
+        wkd: { publications: wkdPublications },
         images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry },
         gateway: {
             firewall: raw.gateway?.firewall ?? true,
