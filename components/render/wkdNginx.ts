@@ -38,6 +38,44 @@ function host(h: string): string {
     return h;
 }
 
+/**
+ * A server block that serves one location (static files, GET/HEAD only, one content type whatever
+ * the file name) and answers 404 for everything else.
+ */
+function staticServer(o: {
+    comment: string;
+    names: readonly string[];
+    listenPort: number;
+    root: string;
+    location: string;
+    contentType: string;
+    headers?: readonly string[];
+}): string[] {
+    return [
+        "",
+        `# ${o.comment}`,
+        "server {",
+        `    listen ${o.listenPort};`,
+        `    server_name ${o.names.map(host).join(" ")};`,
+        "    server_tokens off;",
+        `    root ${o.root};`,
+        "    autoindex off;",
+        "",
+        `    location ${o.location} {`,
+        "        limit_except GET { deny all; }",
+        "        types { }",
+        `        default_type ${o.contentType};`,
+        ...(o.headers ?? []).map((h) => `        add_header ${h} always;`),
+        "        try_files $uri =404;",
+        "    }",
+        "",
+        "    location / {",
+        "        return 404;",
+        "    }",
+        "}",
+    ];
+}
+
 export function renderWkdNginxConf(args: WkdNginxArgs): string {
     const { listenPort, root } = args;
     if (!Number.isInteger(listenPort) || listenPort < 1 || listenPort > 65535) {
@@ -61,51 +99,27 @@ export function renderWkdNginxConf(args: WkdNginxArgs): string {
     for (const d of domains) {
         const name = host(d.name);
         out.push(
-            "",
-            `# WKD for ${name}: /.well-known/openpgpkey/${name}/hu/<z-base-32 SHA-1 of the local part>?l=<local part>`,
-            "server {",
-            `    listen ${listenPort};`,
-            `    server_name ${host(d.openpgpkeyHost)};`,
-            "    server_tokens off;",
-            `    root ${root};`,
-            "    autoindex off;",
-            "",
-            `    location /.well-known/openpgpkey/${name}/ {`,
-            "        limit_except GET { deny all; }",
-            "        types { }",
-            "        default_type application/octet-stream;",
-            '        add_header Access-Control-Allow-Origin "*" always;',
-            "        try_files $uri =404;",
-            "    }",
-            "",
-            "    location / {",
-            "        return 404;",
-            "    }",
-            "}",
+            ...staticServer({
+                comment: `WKD for ${name}: /.well-known/openpgpkey/${name}/hu/<z-base-32 SHA-1 of the local part>?l=<local part>`,
+                names: [d.openpgpkeyHost],
+                listenPort,
+                root,
+                location: `/.well-known/openpgpkey/${name}/`,
+                contentType: "application/octet-stream",
+                headers: ['Access-Control-Allow-Origin "*"'],
+            }),
         );
     }
     if (domains.length > 0) {
         out.push(
-            "",
-            "# MTA-STS policy (RFC 8461), one file for every mail domain.",
-            "server {",
-            `    listen ${listenPort};`,
-            `    server_name ${domains.map((d) => host(d.mtaStsHost)).join(" ")};`,
-            "    server_tokens off;",
-            `    root ${root};`,
-            "    autoindex off;",
-            "",
-            "    location = /.well-known/mta-sts.txt {",
-            "        limit_except GET { deny all; }",
-            "        types { }",
-            "        default_type text/plain;",
-            "        try_files $uri =404;",
-            "    }",
-            "",
-            "    location / {",
-            "        return 404;",
-            "    }",
-            "}",
+            ...staticServer({
+                comment: "MTA-STS policy (RFC 8461), one file for every mail domain.",
+                names: domains.map((d) => d.mtaStsHost),
+                listenPort,
+                root,
+                location: "= /.well-known/mta-sts.txt",
+                contentType: "text/plain",
+            }),
         );
     }
     return out.join("\n") + "\n";
