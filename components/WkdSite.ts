@@ -1,6 +1,6 @@
 /**
  * The OpenPGP Web Key Directory and MTA-STS policy site on the VPS: an nginx (pinned image) in the
- * gateway compose project, serving `/opt/homemail/gateway/wkd/public` on the VPS loopback; Traefik
+ * gateway compose project (host network), serving `/opt/homemail/gateway/wkd/public` on the VPS loopback; Traefik
  * routes `openpgpkey.<domain>` and `mta-sts.<domain>` to it with TLS from its dns-01 resolver.
  *
  * This component puts the site's files on the VPS (prepare directories and prune -> push every file,
@@ -31,7 +31,7 @@ export interface WkdSiteArgs {
     readonly ssh: SshTarget;
     /**
      * A step that already waited for the VPS's SSH to answer; the site's steps run after it.
-     * Default: the site adds its own wait step, `${name}-ssh-ready`. Example: the gateway's wait step.
+     * Default: the site adds its own wait step, `${name}-ssh`. Example: the gateway's wait step.
      */
     readonly sshReady?: pulumi.Resource;
 }
@@ -59,7 +59,7 @@ export class WkdSite extends pulumi.ComponentResource {
         // Everything is decided by the pure renderer, before any child is registered.
         const site = renderWkdSite(args.model);
 
-        const ready = args.sshReady ?? waitForSsh(`${name}-ssh-ready`, args.ssh, this);
+        const ready = args.sshReady ?? waitForSsh(`${name}-ssh`, args.ssh, this);
         const prepare = new command.remote.Command(
             `${name}-prepare`,
             { connection: sshConnection(args.ssh), create: site.prepareScript, triggers: [sha256(site.prepareScript)] },

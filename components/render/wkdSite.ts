@@ -3,9 +3,10 @@
  * WKD tree, MTA-STS policy), the step that prepares their directories and removes what is no longer
  * published, the nginx reload step, the compose service, and what Traefik needs to route to it.
  *
- * Layout on the VPS (containers mount directories, never single files):
- *   /opt/homemail/gateway/wkd/nginx.conf      server block; the directory is the image's conf.d
- *   /opt/homemail/gateway/wkd/public/         document root
+ * Layout on the VPS (docs/integration.md; containers mount directories, never single files):
+ *   /opt/homemail/gateway/wkd/                mounted read-only as the image's /etc/nginx/conf.d
+ *   /opt/homemail/gateway/wkd/nginx.conf      server block, listens on the VPS loopback (host network)
+ *   /opt/homemail/gateway/wkd/public/         document root (/etc/nginx/conf.d/public in the container)
  *     .well-known/openpgpkey/<domain>/policy  empty (the domain takes part in WKD)
  *     .well-known/openpgpkey/<domain>/hu/<h>  binary minimal key
  *     .well-known/mta-sts.txt                 MTA-STS policy (the same for every domain)
@@ -20,17 +21,15 @@ import { renderWkdTree, wkdDomainDir } from "./wkd";
 import { wkdUrl } from "./wkdHash";
 import { renderWkdNginxConf } from "./wkdNginx";
 
-/** Directory of the site on the VPS; mounted read-only as the container's `/etc/nginx/conf.d`. */
+/** Directory of the site on the VPS; mounted read-only as the container's {@link WKD_CONTAINER_CONF_DIR}. */
 export const WKD_DIR = "/opt/homemail/gateway/wkd";
 /** The server-block file (the image's main config includes `conf.d/*.conf`). */
 export const WKD_CONF = `${WKD_DIR}/nginx.conf`;
-/** Document root on the VPS; mounted read-only as {@link WKD_CONTAINER_ROOT}. */
+/** Document root on the VPS: {@link WKD_CONTAINER_ROOT} in the container. */
 export const WKD_PUBLIC = `${WKD_DIR}/public`;
-/** Where the image's nginx looks for its server blocks and its document root. */
+/** Where the image's main config includes server blocks from; the whole site directory is mounted there. */
 export const WKD_CONTAINER_CONF_DIR = "/etc/nginx/conf.d";
-export const WKD_CONTAINER_ROOT = "/usr/share/nginx/html";
-/** nginx's port inside the container; published only on the VPS loopback (`wkdListen`). */
-export const WKD_CONTAINER_PORT = 80;
+export const WKD_CONTAINER_ROOT = `${WKD_CONTAINER_CONF_DIR}/public`;
 /** The MTA-STS policy, relative to the document root (RFC 8461, section 3.3). */
 export const MTA_STS_FILE = ".well-known/mta-sts.txt";
 /** The gateway compose project file; the site is its service {@link WKD_SERVICE}. */
@@ -41,7 +40,7 @@ export const WKD_SERVICE = "wkd";
 export interface ComposeService {
     readonly image: string;
     readonly restart: string;
-    readonly ports: readonly string[];
+    readonly network_mode: string;
     readonly volumes: readonly string[];
     readonly security_opt: readonly string[];
 }
@@ -97,7 +96,7 @@ export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
     const image = wkdImage(model);
     const tree = renderWkdTree(model);
 
-    const conf = renderWkdNginxConf({ domains, listenPort: WKD_CONTAINER_PORT, root: WKD_CONTAINER_ROOT });
+    const conf = renderWkdNginxConf({ domains, listen: model.addresses.wkdListen, root: WKD_CONTAINER_ROOT });
     // Checked by the pinned image's own nginx before it replaces the live file.
     const validate = `docker run --rm --network none -v {}:${WKD_CONTAINER_CONF_DIR}/wkd.conf:ro ${image} nginx -t -q`;
     const files: HostFile[] = [
@@ -178,21 +177,18 @@ export function wkdRoutes(model: Pick<Model, "domains"> & { readonly addresses: 
 }
 
 /**
- * The site's service for the gateway compose file: the pinned nginx, published only on the VPS
- * loopback (Traefik, on the host network, is its only client), both directories read-only.
+ * The site's service for the gateway compose file (docs/integration.md): the pinned nginx on the host
+ * network (its server block listens on the VPS loopback only; Traefik is its only client), the site
+ * directory mounted read-only as conf.d (which also hides the image's default.conf and its :80).
  */
-export function wkdComposeService(model: Pick<Model, "images"> & { readonly addresses: Pick<Model["addresses"], "wkdListen"> }): {
-    readonly name: string;
-    readonly service: ComposeService;
-} {
-    const { address, port } = model.addresses.wkdListen;
+export function wkdComposeService(model: Pick<Model, "images">): { readonly name: string; readonly service: ComposeService } {
     return {
         name: WKD_SERVICE,
         service: {
             image: wkdImage(model),
             restart: "unless-stopped",
-            ports: [`${address}:${port}:${WKD_CONTAINER_PORT}`],
-            volumes: [`${WKD_PUBLIC}:${WKD_CONTAINER_ROOT}:ro`, `${WKD_DIR}:${WKD_CONTAINER_CONF_DIR}:ro`],
+            network_mode: "host",
+            volumes: [`${WKD_DIR}:${WKD_CONTAINER_CONF_DIR}:ro`],
             security_opt: ["no-new-privileges:true"],
         },
     };

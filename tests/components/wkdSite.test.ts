@@ -30,7 +30,7 @@ describe("WkdSite in the program (dev stack)", () => {
                 "wkd-file-public-.well-known-openpgpkey-example.com-policy",
                 "wkd-prepare",
                 "wkd-reload",
-                "wkd-ssh-ready",
+                "wkd-ssh",
             ].sort(),
         );
         for (const c of children) {
@@ -43,11 +43,11 @@ describe("WkdSite in the program (dev stack)", () => {
 
     it("orders the steps: SSH up -> prepare (dirs, prune) -> every file -> reload", () => {
         const r = byName(run);
-        expect(r.get("wkd-prepare")!.options.dependsOn).toEqual([r.get("wkd-ssh-ready")!.urn]);
+        expect(r.get("wkd-prepare")!.options.dependsOn).toEqual([r.get("wkd-ssh")!.urn]);
         const files = children.filter((c) => c.name.startsWith("wkd-file-"));
         for (const f of files) expect(f.options.dependsOn).toEqual([r.get("wkd-prepare")!.urn]);
         expect([...r.get("wkd-reload")!.options.dependsOn].sort()).toEqual(files.map((f) => f.urn).sort());
-        expect(plain(r.get("wkd-ssh-ready")!.inputs.connection)).toMatchObject({ dialErrorLimit: -1 });
+        expect(plain(r.get("wkd-ssh")!.inputs.connection)).toMatchObject({ dialErrorLimit: -1 });
     });
 
     it("re-runs a step exactly when its content changes: triggers are content hashes", () => {
@@ -105,9 +105,9 @@ describe("WkdSite on its own", () => {
     it("uses a given SSH wait step instead of its own, and exports the compose service and files", async () => {
         const run = await runSite(true);
         const r = byName(run);
-        expect(r.has("site-ssh-ready")).toBe(false);
+        expect(r.has("site-ssh")).toBe(false);
         expect(r.get("site-prepare")!.options.dependsOn).toEqual([r.get("gateway-ssh-ready")!.urn]);
-        expect(plain(run.outputs.compose)).toMatchObject({ name: "wkd", service: { ports: ["127.0.0.1:8088:80"] } });
+        expect(plain(run.outputs.compose)).toMatchObject({ name: "wkd", service: { network_mode: "host", volumes: ["/opt/homemail/gateway/wkd:/etc/nginx/conf.d:ro"] } });
         expect(run.outputs.files).toContain(WKD_CONF);
     });
 

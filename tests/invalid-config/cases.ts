@@ -5,7 +5,7 @@
  */
 import type { ConfigChange } from "../helpers/stack";
 import { devValue } from "../helpers/stack";
-import { BOB_KEY, STRANGER_KEY, USER_KEY } from "../helpers/openpgp";
+import { WKD_CASES } from "./wkd";
 
 export interface InvalidCase {
     readonly title: string;
@@ -67,17 +67,6 @@ export const FOUNDATION_CASES: InvalidCase[] = [
     { title: "relative data root", changes: [{ key: "homemail:mailu", value: { dataRoot: "srv/mailu" } }], key: "homemail:mailu.dataRoot", mentions: "absolute path" },
     { title: "SSH on a gateway port", changes: [{ key: "homemail:vps", value: { ...vps(), sshPort: 443 } }], key: "homemail:vps.sshPort", mentions: "public mail/web port" },
     { title: "home without an SSH host", changes: [{ key: "homemail:home", value: { lanCidr: "192.168.1.0/24", wanIp: "198.51.100.20" } }], key: "homemail:home.sshHost", mentions: "required" },
-];
-
-const devUser = () => devValue<Record<string, unknown>[]>("homemail:users")[0];
-
-/** Issue 7 (WkdSite): users' OpenPGP keys, parsed with openpgp.js at parse time. */
-export const WKD_CASES: InvalidCase[] = [
-    { title: "OpenPGP key that is not a key", changes: [{ key: "homemail:users", value: [{ ...devUser(), openpgpPublicKey: "mDMEawWd1BYJKwYBBAHaRw8BAQdA" }] }], key: "homemail:users[0].openpgpPublicKey", mentions: "not an armored OpenPGP public key" },
-    { title: "OpenPGP key block that does not parse", changes: [{ key: "homemail:users", value: [{ ...devUser(), openpgpPublicKey: "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n" }] }], key: "homemail:users[0].openpgpPublicKey", mentions: "gpg --armor --export user@example.com" },
-    { title: "OpenPGP key without a user ID for the address", changes: [{ key: "homemail:users", value: [devUser(), { address: "bob@example.com", openpgpPublicKey: STRANGER_KEY() }] }], key: "homemail:users[1].openpgpPublicKey", mentions: /has no user ID for bob@example\.com .*Fix: add one with 'gpg --quick-add-uid/ },
-    { title: "someone else's OpenPGP key on a user", changes: [{ key: "homemail:users", value: [{ ...devUser(), openpgpPublicKey: BOB_KEY() }] }], key: "homemail:users[0].openpgpPublicKey", mentions: "has no user ID for user@example.com" },
-    { title: "two OpenPGP keys in one value", changes: [{ key: "homemail:users", value: [{ ...devUser(), openpgpPublicKey: USER_KEY() + BOB_KEY() }] }], key: "homemail:users[0].openpgpPublicKey", mentions: "holds 2 armored blocks" },
 ];
 
 /** Every case of every issue; issues add their arrays here. */

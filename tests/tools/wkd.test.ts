@@ -211,27 +211,33 @@ describe("nginx -t (Debian's nginx) on the rendered server block", () => {
     });
 });
 
-describeRoot("nginx serving the rendered tree on loopback (own network and mount namespace)", () => {
+describeRoot("nginx serving the rendered site at the loopback backend Traefik uses (own network and mount namespace)", () => {
     const ns = `hm-wkd-${process.pid}`;
     let nginx: ChildProcess | undefined;
     let site: string;
     let fetchDir: string;
     let gpgEnv: NodeJS.ProcessEnv;
 
+    /** Where Traefik connects (the render's wkdRoutes.backendUrl): nginx on the loopback, host network. */
+    let backend: string;
+
     beforeAll(async () => {
         site = two;
+        backend = (JSON.parse(readFileSync(path.join(site, "outputs.json"), "utf8")).wkdRoutes as { backendUrl: string }).backendUrl;
+        expect(backend).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
         const { prefix, conf } = nginxPrefix(site);
         fetchDir = tempDir("hm-wkd-fetch-");
         gpgEnv = gnupgHome();
         ok("ip", ["netns", "add", ns]);
         ok("ip", ["-n", ns, "link", "set", "lo", "up"]);
-        // The rendered public tree appears where the image's nginx has its root, in a private mount namespace.
-        const publicDir = path.join(wkdDirIn(site), "public");
-        const script = 'mount --bind "$1" /usr/share/nginx/html && exec nginx -p "$2" -c "$3" -e "$2/error.log" -g "daemon off;"';
-        nginx = spawn("ip", ["netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", publicDir, prefix, conf], { stdio: ["ignore", "inherit", "inherit"] });
+        // As in the container: the rendered site directory is /etc/nginx/conf.d (private mount namespace),
+        // and the main config includes /etc/nginx/conf.d/*.conf like the image's.
+        writeFileSync(conf, mainConfig(prefix, "/etc/nginx/conf.d"));
+        const script = 'mount --bind "$1" /etc/nginx/conf.d && exec nginx -p "$2" -c "$3" -e "$2/error.log" -g "daemon off;"';
+        nginx = spawn("ip", ["netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", wkdDirIn(site), prefix, conf], { stdio: ["ignore", "inherit", "inherit"] });
         const deadline = Date.now() + 10_000;
         while (Date.now() < deadline) {
-            if (run("ip", ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "http://127.0.0.1/"]).status === 0) return;
+            if (run("ip", ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", `${backend}/`]).status === 0) return;
             if (nginx.exitCode !== null) break;
             await new Promise((r) => setTimeout(r, 100));
         }
@@ -261,7 +267,7 @@ describeRoot("nginx serving the rendered tree on loopback (own network and mount
     function fetch(host: string, urlPath: string, method = "GET"): { status: number; headers: Record<string, string>; body: Buffer; file: string } {
         const file = path.join(fetchDir, `body-${n++}`);
         const how = method === "HEAD" ? ["-I"] : ["-X", method];
-        const out = ok("ip", ["netns", "exec", ns, "curl", "-s", "--path-as-is", ...how, "-H", `Host: ${host}`, "-D", "-", "-o", file, `http://127.0.0.1${urlPath}`]);
+        const out = ok("ip", ["netns", "exec", ns, "curl", "-s", "--path-as-is", ...how, "-H", `Host: ${host}`, "-D", "-", "-o", file, `${backend}${urlPath}`]);
         const [statusLine, ...lines] = out.trim().split("\r\n");
         const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
         return { status: Number(statusLine.split(" ")[1]), headers, body: existsSync(file) ? readFileSync(file) : Buffer.alloc(0), file };
@@ -332,6 +338,8 @@ describeRoot("nginx serving the rendered tree on loopback (own network and mount
             ["openpgpkey.example.com", `/.well-known/openpgpkey/example.com/hu/${wkdHash("nobody")}?l=nobody`],
             ["openpgpkey.example.com", `/.well-known/openpgpkey/example.org/hu/${bobHash}`],
             ["openpgpkey.example.com", "/.well-known/openpgpkey/example.com/hu/../../example.org/policy"],
+            ["openpgpkey.example.com", "/.well-known/openpgpkey/example.com/../../../nginx.conf"],
+            ["openpgpkey.example.com", "/nginx.conf"],
             ["openpgpkey.example.com", "/.well-known/mta-sts.txt"],
             ["mta-sts.example.com", `/.well-known/openpgpkey/example.com/hu/${bobHash}`],
             ["mta-sts.example.com", "/.well-known/"],

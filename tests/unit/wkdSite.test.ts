@@ -71,13 +71,18 @@ describe("renderWkdSite", () => {
         ]);
     });
 
-    it("gives a compose service that the Compose Specification accepts: pinned, loopback-only, read-only mounts", () => {
+    it("gives the compose service of docs/integration.md, which the Compose Specification accepts", () => {
         const { name, service } = wkdComposeService(model);
         expect(name).toBe("wkd");
         expect(service.image).toBe(`nginx:${model.images.nginx}`);
         expect(service.image).not.toMatch(/:latest$/);
-        expect(service.ports).toEqual(["127.0.0.1:8088:80"]);
-        expect(service.volumes).toEqual([`${WKD_PUBLIC}:/usr/share/nginx/html:ro`, `${WKD_DIR}:/etc/nginx/conf.d:ro`]);
+        expect(service.network_mode).toBe("host");
+        expect(service).not.toHaveProperty("ports");
+        expect(service.volumes).toEqual([`${WKD_DIR}:/etc/nginx/conf.d:ro`]);
+        // The server block listens where Traefik connects, and its root is the mounted public tree.
+        const conf = site.files[0].content;
+        expect(conf).toContain(`listen ${new URL(site.routes.backendUrl).host} default_server;`);
+        expect(conf).toContain("root /etc/nginx/conf.d/public;");
         const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, "..", "shared", "schemas", "compose-spec.json"), "utf8"));
         const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
         const doc = { services: { [name]: service } };
