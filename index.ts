@@ -3,10 +3,14 @@
  * (nothing is registered when it is invalid); components get the model and each other's outputs.
  */
 import { loadModel } from "./components/config/load";
+import { WkdSite } from "./components/WkdSite";
 
 const model = loadModel();
 
 // Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+
+/** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
+const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({
@@ -24,3 +28,7 @@ export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p
 export const addressPlan = model.addresses;
 export const mailHost = model.mailHost;
 export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));
+/** Every address whose OpenPGP key is published by WKD: fingerprint and the URL senders fetch. */
+export const wkdKeys = wkd.keys;
+/** What the gateway's Traefik routes to the WKD/MTA-STS site: hosts and loopback backend. */
+export const wkdRoutes = wkd.routes;
