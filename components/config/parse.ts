@@ -364,6 +364,20 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     if (admin) ownMainDomain(k("adminAddress"), admin.domain, `admin address ${admin.address}`);
 
     const passwords = raw.userPasswords ?? {};
+    /** A mailbox; its password comes from homemail:userPasswords when set there, else @pulumi/random. */
+    const mailUser = (
+        a: { address: string; local: string; domain: string },
+        extra: Pick<MailUser, "displayName" | "quotaBytes" | "openpgpPublicKey">,
+    ): MailUser => ({
+        address: a.address,
+        localPart: a.local,
+        domain: a.domain,
+        ...extra,
+        globalAdmin: a.address === admin?.address,
+        password: Object.keys(passwords).some((p) => p.toLowerCase() === a.address)
+            ? { source: "config", ref: { configKey: k("userPasswords"), path: a.address } }
+            : { source: "random" },
+    });
     const users: MailUser[] = [];
     const seenUsers = new Map<string, number>();
     (raw.users ?? []).forEach((u, i) => {
@@ -375,33 +389,14 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return;
         }
         seenUsers.set(a.address, i);
-        const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === a.address);
-        users.push({
-            address: a.address,
-            localPart: a.local,
-            domain: a.domain,
-            displayName: u.displayName,
-            globalAdmin: a.address === admin?.address,
-            quotaBytes: u.quotaBytes,
-            openpgpPublicKey: u.openpgpPublicKey,
-            password: hasPassword ? { source: "config", ref: { configKey: k("userPasswords"), path: a.address } } : { source: "random" },
-        });
+        users.push(mailUser(a, { displayName: u.displayName, quotaBytes: u.quotaBytes, openpgpPublicKey: u.openpgpPublicKey }));
     });
     for (const p of Object.keys(passwords)) {
         if (!seenUsers.has(p.toLowerCase()) && p.toLowerCase() !== admin?.address) {
             problems.add(k("userPasswords", `["${p}"]`), `sets a password for ${p}, which is not in homemail:users`, `add ${p} to homemail:users or remove the password`);
         }
     }
-    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) {
-        const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === admin.address);
-        users.push({
-            address: admin.address,
-            localPart: admin.local,
-            domain: admin.domain,
-            globalAdmin: true,
-            password: hasPassword ? { source: "config", ref: { configKey: k("userPasswords"), path: admin.address } } : { source: "random" },
-        });
-    }
+    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) users.push(mailUser(admin, {}));
     users.sort((a, b) => a.address.localeCompare(b.address));
 
     const aliases: MailAlias[] = [];
