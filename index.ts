@@ -15,6 +15,8 @@ const wireguard = new WireguardLink("wg", {
     hubSsh: model.vps.ssh,
     spokeSsh: model.home.ssh,
 });
+/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
+export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({
@@ -32,5 +34,3 @@ export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p
 export const addressPlan = model.addresses;
 export const mailHost = model.mailHost;
 export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));
-/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
-export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };

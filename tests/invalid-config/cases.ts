@@ -5,6 +5,7 @@
  */
 import type { ConfigChange } from "../helpers/stack";
 import { devValue } from "../helpers/stack";
+import { EGRESS_CASES } from "./egress";
 
 export interface InvalidCase {
     readonly title: string;
@@ -66,15 +67,6 @@ export const FOUNDATION_CASES: InvalidCase[] = [
     { title: "relative data root", changes: [{ key: "homemail:mailu", value: { dataRoot: "srv/mailu" } }], key: "homemail:mailu.dataRoot", mentions: "absolute path" },
     { title: "SSH on a gateway port", changes: [{ key: "homemail:vps", value: { ...vps(), sshPort: 443 } }], key: "homemail:vps.sshPort", mentions: "public mail/web port" },
     { title: "home without an SSH host", changes: [{ key: "homemail:home", value: { lanCidr: "192.168.1.0/24", wanIp: "198.51.100.20" } }], key: "homemail:home.sshHost", mentions: "required" },
-];
-
-/** Issue 4 (WireGuard link, SMTP egress). */
-export const EGRESS_CASES: InvalidCase[] = [
-    { title: "egress state dir under /run (lost at reboot)", changes: [{ key: "homemail:egress", value: { stateDir: "/run/homemail-egress" } }], key: "homemail:egress.stateDir", mentions: "emptied at reboot" },
-    { title: "egress state dir under /tmp", changes: [{ key: "homemail:egress", value: { stateDir: "/tmp/egress" } }], key: "homemail:egress.stateDir", mentions: "/var/lib/homemail/smtp-egress" },
-    { title: "egress route table = main (254)", changes: [{ key: "homemail:egress", value: { routeTable: 254 } }], key: "homemail:egress.routeTable", mentions: /252/ },
-    { title: "egress rule priority at the main table's (32766)", changes: [{ key: "homemail:egress", value: { rulePriority: 32766 } }], key: "homemail:egress.rulePriority", mentions: /32765/ },
-    { title: "egress fwmark 0 (no mark)", changes: [{ key: "homemail:egress", value: { fwmark: 0 } }], key: "homemail:egress.fwmark", mentions: /1/ },
 ];
 
 /** Every case of every issue; issues add their arrays here. */
