@@ -3,11 +3,21 @@
  * (nothing is registered when it is invalid); components get the model and each other's outputs.
  */
 import { loadModel } from "./components/config/load";
+import { WireguardLink } from "./components/WireguardLink";
 import { WkdSite } from "./components/WkdSite";
 
 const model = loadModel();
 
 // Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+
+/** WireGuard hub (VPS) and spoke (home), and Mailu's SMTP egress through the hub. */
+const wireguard = new WireguardLink("wg", {
+    model: { addresses: model.addresses, egress: model.egress },
+    hubSsh: model.vps.ssh,
+    spokeSsh: model.home.ssh,
+});
+/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
+export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
 
 /** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
 const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });

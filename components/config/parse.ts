@@ -497,6 +497,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             problems.add(key, `"${path}" is not an absolute path without spaces or ".."`, "use an absolute path such as /srv/mailu");
         }
     }
+    // The egress scripts' record of what they changed must outlive a reboot, or disable cannot undo it.
+    if (ABS_PATH.test(stateDir) && /^\/(run|var\/run|tmp|dev\/shm)(\/|$)/.test(stateDir)) {
+        problems.add(k("egress", ".stateDir"), `"${stateDir}" is emptied at reboot; disable could no longer undo what enable recorded`, `use a directory on disk, e.g. ${DEFAULTS.egressStateDir}`);
+    }
 
     if (!problems.empty || !primary || !mailHost || !admin || !vpsIp || !homeWanIp || !homeLan || !wgNet || !wgHub || !wgSpoke || !mailSubnet || !vpsSsh || !homeSsh || !acme || !dmarcReport || !tlsRpt || raw.cloudflareAccountId === undefined) {
         return undefined;
