@@ -17,7 +17,8 @@ export interface DiffHeader {
     readonly note?: string;
 }
 
-const MARK: Record<ChangeKind, string> = { added: "+", changed: "~", removed: "-" };
+/** The markers `pulumi preview` uses. */
+export const MARK: Record<ChangeKind, string> = { added: "+", changed: "~", removed: "-" };
 
 type Group = keyof RenderDiff;
 const GROUPS: readonly { key: Group; title: string }[] = [

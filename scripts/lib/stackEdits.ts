@@ -50,8 +50,8 @@ export const ADD_ALTERNATIVE_DOMAIN: StackEdit = {
 
 export const TRAEFIK_VERSION: StackEdit = {
     name: "change the Traefik version",
-    change: "homemail:images.traefik v3.6.21 -> v3.6.22",
-    apply: (doc) => doc.setIn([...key("images"), "traefik"], "v3.6.22"),
+    change: "homemail:images.traefik (default) -> v3.7.17",
+    apply: (doc) => doc.setIn([...key("images"), "traefik"], "v3.7.17"),
 };
 
 export const WIREGUARD_PORT: StackEdit = {
