@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { parseArgs as parseCliArgs } from "node:util";
 import { addWorktree, DiffError, fileAt, installDependencies, lastLines, resolveCommit, shortCommit } from "./lib/baseCheckout";
 import { run, stopAll } from "./lib/childProcesses";
 import { compareRenders, isEmptyDiff } from "./lib/compareRenders";
@@ -27,30 +28,29 @@ interface Args {
 }
 
 const USAGE = "usage: npm run diff -- [--stack NAME] --base <git-ref> [--format text|markdown|json]";
+const OPTIONS = {
+    stack: { type: "string", default: "dev" },
+    base: { type: "string" },
+    format: { type: "string", default: "text" },
+    help: { type: "boolean", short: "h" },
+} as const;
 
 function parseArgs(argv: string[]): Args {
-    const args: Partial<Args> = { stack: "dev", format: "text" };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new DiffError(`${a} needs a value`);
-            return v;
-        };
-        if (a === "--stack") args.stack = value();
-        else if (a === "--base") args.base = value();
-        else if (a === "--format") {
-            const f = value();
-            if (!FORMATS.includes(f as Format)) throw new DiffError(`--format must be one of ${FORMATS.join(", ")}`);
-            args.format = f as Format;
-        } else if (a === "--help" || a === "-h") {
-            process.stdout.write(`${USAGE}\n`);
-            process.exit(0);
-        } else throw new DiffError(`unknown argument ${a} (${USAGE})`);
+    let parsed: ReturnType<typeof parseCliArgs<{ options: typeof OPTIONS }>>["values"];
+    try {
+        parsed = parseCliArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    } catch (err) {
+        throw new DiffError(`${(err as Error).message} (${USAGE})`);
     }
-    if (!args.base) throw new DiffError(`--base is required (${USAGE})`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(args.stack!)) throw new DiffError(`bad stack name ${args.stack}`);
-    return args as Args;
+    if (parsed.help) {
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+    }
+    const format = parsed.format as Format;
+    if (!FORMATS.includes(format)) throw new DiffError(`--format must be one of ${FORMATS.join(", ")}`);
+    if (!parsed.base) throw new DiffError(`--base is required (${USAGE})`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack)) throw new DiffError(`bad stack name ${parsed.stack}`);
+    return { stack: parsed.stack, base: parsed.base, format };
 }
 
 /** Everything to undo, run once, on success, failure or interrupt. */

@@ -21,11 +21,14 @@ function append(doc: Document, k: string, item: unknown): void {
     else doc.setIn(key(k), doc.createNode([item]));
 }
 
-export const DMARC_POLICY: StackEdit = {
-    name: "DMARC policy",
-    change: "homemail:dmarc.policy quarantine -> reject",
-    apply: (doc) => doc.setIn([...key("dmarc"), "policy"], "reject"),
-};
+/** Sets one field of an object-valued key (`homemail:<k>.<field>`). */
+const setField = (name: string, change: string, k: string, field: string, value: unknown): StackEdit => ({
+    name,
+    change,
+    apply: (doc) => doc.setIn([...key(k), field], value),
+});
+
+export const DMARC_POLICY = setField("DMARC policy", "homemail:dmarc.policy quarantine -> reject", "dmarc", "policy", "reject");
 
 export const ADD_ALIAS: StackEdit = {
     name: "add an alias",
@@ -48,17 +51,9 @@ export const ADD_ALTERNATIVE_DOMAIN: StackEdit = {
     },
 };
 
-export const TRAEFIK_VERSION: StackEdit = {
-    name: "change the Traefik version",
-    change: "homemail:images.traefik (default) -> v3.7.17",
-    apply: (doc) => doc.setIn([...key("images"), "traefik"], "v3.7.17"),
-};
+export const TRAEFIK_VERSION = setField("change the Traefik version", "homemail:images.traefik (default) -> v3.7.17", "images", "traefik", "v3.7.17");
 
-export const WIREGUARD_PORT: StackEdit = {
-    name: "change the WireGuard port",
-    change: "homemail:wireguard.port 51820 -> 51821",
-    apply: (doc) => doc.setIn([...key("wireguard"), "port"], 51821),
-};
+export const WIREGUARD_PORT = setField("change the WireGuard port", "homemail:wireguard.port 51820 -> 51821", "wireguard", "port", 51821);
 
 /** The rows of the README's blast-radius table, in its order. */
 export const BLAST_RADIUS_EDITS: readonly StackEdit[] = [DMARC_POLICY, ADD_USER, ADD_ALIAS, ADD_ALTERNATIVE_DOMAIN, TRAEFIK_VERSION, WIREGUARD_PORT];

@@ -150,11 +150,14 @@ describe("npm run diff", () => {
         expect(diff.stdout).not.toMatch(/fixture[0-9a-f]{16}|BEGIN ([A-Z]+ )?PRIVATE KEY/);
     });
 
-    it("exits 2 with one line for a ref that does not exist", () => {
+    it("exits 2 with one line for a ref that does not exist, or a missing --base", () => {
         const r = npmRun(["diff", "--", "--base", "no-such-ref"]);
         expect(r.status).toBe(2);
         expect(r.stderr).toEqual([expect.stringMatching(/^diff: unknown git ref "no-such-ref"/)]);
         expect(r.stdout).toBe("");
+        const usage = npmRun(["diff", "--", "--stack", "dev"]);
+        expect(usage.status).toBe(2);
+        expect(usage.stderr).toEqual([expect.stringMatching(/^diff: --base is required/)]);
     });
 
     it("exits 2 with one line naming the base when the base does not render, and removes its checkout", () => {
