@@ -28,13 +28,14 @@ export function shortCommit(repo: string, commit: string): string {
     return git(repo, ["rev-parse", "--short", commit]).stdout.trim() || commit.slice(0, 7);
 }
 
-/** The content of a file at a commit, or undefined when it does not exist there. */
+/** The content of a file (relative to `repo`) at a commit, or undefined when it does not exist there. */
 export function fileAt(repo: string, commit: string, file: string): string | undefined {
-    const r = git(repo, ["cat-file", "blob", `${commit}:${file}`]);
+    const r = git(repo, ["cat-file", "blob", `${commit}:./${file}`]);
     return r.status === 0 ? r.stdout : undefined;
 }
 
 export interface BaseCheckout {
+    /** The project in the checkout: the worktree, or the same subdirectory of it `repo` is of its repository. */
     readonly dir: string;
     /** Removes the worktree (idempotent; also after a failed install). */
     dispose(): void;
@@ -42,16 +43,18 @@ export interface BaseCheckout {
 
 /** `git worktree add --detach` of `commit` at `dir`. */
 export function addWorktree(repo: string, commit: string, dir: string): BaseCheckout {
+    const prefix = git(repo, ["rev-parse", "--show-prefix"]).stdout.trim();
     const r = git(repo, ["worktree", "add", "--detach", "--quiet", dir, commit]);
     if (r.status !== 0) throw new DiffError(`git worktree add failed: ${r.stderr.trim().split("\n")[0]}`);
     let disposed = false;
+    const project = path.join(dir, prefix);
     return {
-        dir,
+        dir: project,
         dispose() {
             if (disposed) return;
             disposed = true;
             // Unlink a reused node_modules first, so nothing below ever walks into the real one.
-            const modules = path.join(dir, "node_modules");
+            const modules = path.join(project, "node_modules");
             if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) unlinkSync(modules);
             if (git(repo, ["worktree", "remove", "--force", "--force", dir]).status !== 0) {
                 rmSync(dir, { recursive: true, force: true });
