@@ -38,25 +38,12 @@ function strings(v: unknown, skipSecrets: boolean): string[] {
 
 /** Runs the gateway fixture program (VpsGateway alone, the token from the environment). */
 async function runGatewayProgram(input: ConfigInput, token: string): Promise<ProgramRun> {
-    let run: ProgramRun | undefined;
     process.env.HOMEMAIL_TEST_CF_TOKEN = token;
     try {
-        await jest.isolateModulesAsync(async () => {
-            const pulumi = await import("@pulumi/pulumi");
-            const { runProgram } = await import("../../scripts/lib/mockEngine");
-            run = await runProgram({
-                pulumi,
-                project: input.project,
-                stack: input.stack,
-                config: { ...input.values },
-                secretKeys: [...input.secretKeys],
-                load: () => import("../fixtures/programs/gateway") as Promise<Record<string, unknown>>,
-            });
-        });
+        return await runDevProgram(input, () => import("../fixtures/programs/gateway") as Promise<Record<string, unknown>>);
     } finally {
         delete process.env.HOMEMAIL_TEST_CF_TOKEN;
     }
-    return run!;
 }
 
 /** Writes the out/ tree of a run and returns every file's text (path -> content). */
