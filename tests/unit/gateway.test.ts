@@ -250,6 +250,18 @@ describe("compose project", () => {
         expect(services.wkd.volumes).toEqual([expect.objectContaining({ source: "/opt/homemail/gateway/wkd", target: "/etc/nginx/conf.d", read_only: true })]);
     });
 
+    it("has every bind source in place before `compose up` (long-syntax binds do not create them)", () => {
+        const up = gatewayCommands(true).up;
+        const created = up.split("\n").filter((l) => l.startsWith("install -d")).flatMap((l) => l.split(/\s+/).slice(4));
+        const pushedDirs = [gw.render.traefikStatic!, gw.render.traefikDynamic, gw.render.haproxy, renderCfTokenFile()].map((f) => f.path.slice(0, f.path.lastIndexOf("/")));
+        for (const s of Object.values(services)) {
+            for (const v of s.volumes) expect([v.source, created.includes(v.source) || pushedDirs.includes(v.source)]).toEqual([v.source, true]);
+        }
+        // The WKD tree is public and nginx's workers are not root: it is made readable before start and reload.
+        expect(up).toMatch(/chmod -R a\+rX \/opt\/homemail\/gateway\/wkd/);
+        expect(gatewayCommands(true).reloadWkd).toMatch(/^chmod -R a\+rX \/opt\/homemail\/gateway\/wkd && .*kill -s HUP wkd$/);
+    });
+
     it("gives Traefik the token as a file path in the mounted secrets directory, never as a value", () => {
         const env = services.traefik.environment as Record<string, string>;
         expect(env.CF_DNS_API_TOKEN_FILE).toMatch(/\/cf_dns_api_token$/);
