@@ -2,7 +2,9 @@
  * homemail: the whole mail system in one Pulumi program. The config is read and validated once
  * (nothing is registered when it is invalid); components get the model and each other's outputs.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadModel } from "./components/config/load";
+import { VpsGateway } from "./components/VpsGateway";
 import { WireguardLink } from "./components/WireguardLink";
 import { WkdSite } from "./components/WkdSite";
 
@@ -21,6 +23,20 @@ export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wiregua
 
 /** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
 const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });
+
+// ---- gateway: Traefik (TLS passthrough + PROXY v2), HAProxy for :25, WKD nginx, host firewall ----
+// MERGE: replace this stand-in with the DNS block's ACME dns-01 token (a secret Output) and drop it.
+const acmeDnsTokenStandIn = pulumi.secret("MERGE-STAND-IN-for-the-DNS-block-acme-dns-01-token");
+const gateway = new VpsGateway("gateway", {
+    model,
+    cfDnsApiToken: acmeDnsTokenStandIn,
+});
+/** Each gateway image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
+export const gatewayImages = gateway.images;
+/** Traefik entrypoints of homemail's routes (an existing Traefik must define the same). */
+export const gatewayEntrypoints = gateway.entrypoints;
+/** With homemail:gateway.existingTraefikDynamicDir: what the existing Traefik must provide. */
+export const gatewayExistingTraefik = gateway.existingTraefik ?? null;
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({

@@ -484,6 +484,19 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     const images = { traefik: image("traefik"), haproxy: image("haproxy"), nginx: image("nginx") };
     if (/^v?3\.5\.2$/.test(images.traefik)) {
         problems.add(k("images", ".traefik"), "Traefik v3.5.2 sends wrong PROXY protocol addresses", `use ${DEFAULTS.images.traefik}`);
+    } else if (IMAGE_TAG.test(images.traefik) && images.traefik !== "latest") {
+        // The gateway renders Traefik v3 configuration (tcp.serversTransports with PROXY v2) for v3.6+.
+        const v = /^v?3\.(\d+)\.\d+$/.exec(images.traefik);
+        if (!v || Number(v[1]) < 6) {
+            problems.add(k("images", ".traefik"), `"${images.traefik}" is not a Traefik v3.6 or newer release tag (homemail renders Traefik v3.6+ configuration)`, `pin a release such as ${DEFAULTS.images.traefik}`);
+        }
+    }
+    if (IMAGE_TAG.test(images.haproxy) && images.haproxy !== "latest" && !/^3\.2\.\d+(-[a-z0-9.]+)?$/.test(images.haproxy)) {
+        problems.add(k("images", ".haproxy"), `"${images.haproxy}" is not an HAProxy 3.2 LTS release tag (haproxy.cfg is kept to what 3.2 accepts)`, `pin a 3.2 release such as ${DEFAULTS.images.haproxy}`);
+    }
+    const existingDir = raw.gateway?.existingTraefikDynamicDir;
+    if (existingDir !== undefined && (existingDir === "/" || `${existingDir}/`.startsWith("/opt/homemail/gateway/"))) {
+        problems.add(k("gateway", ".existingTraefikDynamicDir"), `"${existingDir}" is homemail's own gateway directory`, "use the directory your existing Traefik's file provider watches, e.g. /opt/traefik/dynamic");
     }
     const mailuRaw = raw.mailu ?? {};
     const mailuVersion = mailuRaw.version ?? DEFAULTS.mailuVersion;
