@@ -81,6 +81,18 @@ describe.each(["dev", "multi"])("DNS components of the %s stack (mocks)", (stack
         }
     });
 
+    it("sends TXT content in presentation form (quoted strings of at most 255 bytes), as Cloudflare stores it", () => {
+        const txt = ofType("cloudflare:index/dnsRecord:DnsRecord").filter((r) => plain(r.inputs.type) === "TXT");
+        expect(txt.length).toBeGreaterThan(0);
+        for (const r of txt) {
+            const content = String(plain(r.inputs.content));
+            expect(content).toMatch(/^"(?:[^"\\]|\\.)*"(?: "(?:[^"\\]|\\.)*")*$/);
+            for (const m of content.matchAll(/"((?:[^"\\]|\\.)*)"/g)) expect(Buffer.byteLength(m[1])).toBeLessThanOrEqual(255);
+        }
+        const dkim = txt.filter((r) => String(plain(r.inputs.name)).includes("._domainkey."));
+        for (const r of dkim) expect(String(plain(r.inputs.content)).replace(/" "/g, "").replace(/^"|"$/g, "")).toBe(`v=DKIM1; k=rsa; p=${fixturePublicKeyBase64}`);
+    });
+
     it("makes one ACME token: Zone Read + DNS Write on exactly the stack's zones, only from the VPS IP", () => {
         const tokens = ofType("cloudflare:index/apiToken:ApiToken");
         expect(tokens).toHaveLength(1);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Model, parseModel } from "../../components/config";
 import { permissionGroupIds } from "../../components/AcmeDnsToken";
-import { acmeTokenSpec, dkimTxtValue, DnsRecordSpec, nextSteps, registrarDs, renderDnsRecords } from "../../components/render/dns";
+import { acmeTokenSpec, dkimTxtValue, DnsRecordSpec, nextSteps, parseTxtPresentation, registrarDs, renderDnsRecords, txtPresentation } from "../../components/render/dns";
 import { devModel, REPO_ROOT, stackInput, withConfig } from "../helpers/stack";
 
 const multiModel = () => parseModel(stackInput("multi"));
@@ -192,6 +192,33 @@ describe("DKIM TXT value", () => {
         const priv = readFileSync(path.join(REPO_ROOT, "tests/fixtures/dkim/test-only-dkim.key"), "utf8");
         expect(() => dkimTxtValue(priv)).toThrow(/PUBLIC KEY/);
         expect(() => dkimTxtValue("")).toThrow();
+    });
+});
+
+describe("TXT presentation form (what Cloudflare stores, and the zone file holds)", () => {
+    /** The character-strings of a presentation, each as its raw bytes (escapes resolved). */
+    const strings = (p: string) => [...p.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => Buffer.from(m[1].replace(/\\([0-9]{3})/g, (_x, d: string) => String.fromCharCode(Number(d))).replace(/\\(.)/g, "$1"), "latin1"));
+
+    it("quotes short values as one string and splits long ones into strings of at most 255 bytes", () => {
+        expect(txtPresentation("v=spf1 ip4:203.0.113.10 -all")).toBe('"v=spf1 ip4:203.0.113.10 -all"');
+        const long = `v=DKIM1; k=rsa; p=${"A".repeat(392)}`;
+        const parts = strings(txtPresentation(long));
+        expect(parts.map((b) => b.length)).toEqual([255, long.length - 255]);
+        expect(Buffer.concat(parts).toString()).toBe(long);
+    });
+
+    it("round-trips any value, quotes, backslashes and non-ASCII included", () => {
+        for (const v of ["", 'a"b\\c', "x".repeat(255), "x".repeat(256), "grüße ✉ ".repeat(60), "tab\there"]) {
+            const p = txtPresentation(v);
+            expect(parseTxtPresentation(p)).toBe(v);
+            for (const b of strings(p)) expect(b.length).toBeLessThanOrEqual(255);
+            expect(p).toMatch(/^[\x20-\x7e]*$/);
+        }
+    });
+
+    it("does not mistake an unquoted value for a presentation", () => {
+        expect(parseTxtPresentation("v=spf1 -all")).toBeUndefined();
+        expect(parseTxtPresentation('"unterminated')).toBeUndefined();
     });
 });
 
