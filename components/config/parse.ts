@@ -29,6 +29,7 @@ import {
 } from "./net";
 import { NOT_OFFERED, PORT_TABLE, proxyV2Ports } from "./ports";
 import { DEFAULTS } from "./defaults";
+import { deriveWkdPublications, WkdUserInput } from "./openpgp";
 
 export interface ConfigInput {
     /** Pulumi's config map: `namespace:key` -> string value (objects as JSON). */
@@ -364,7 +365,22 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     if (admin) ownMainDomain(k("adminAddress"), admin.domain, `admin address ${admin.address}`);
 
     const passwords = raw.userPasswords ?? {};
+    /** A mailbox; its password comes from homemail:userPasswords when set there, else @pulumi/random. */
+    const mailUser = (
+        a: { address: string; local: string; domain: string },
+        extra: Pick<MailUser, "displayName" | "quotaBytes" | "openpgpPublicKey">,
+    ): MailUser => ({
+        address: a.address,
+        localPart: a.local,
+        domain: a.domain,
+        ...extra,
+        globalAdmin: a.address === admin?.address,
+        password: Object.keys(passwords).some((p) => p.toLowerCase() === a.address)
+            ? { source: "config", ref: { configKey: k("userPasswords"), path: a.address } }
+            : { source: "random" },
+    });
     const users: MailUser[] = [];
+    const wkdUsers: WkdUserInput[] = [];
     const seenUsers = new Map<string, number>();
     (raw.users ?? []).forEach((u, i) => {
         const key = k("users", `[${i}].address`);
@@ -375,17 +391,8 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return;
         }
         seenUsers.set(a.address, i);
-        const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === a.address);
-        users.push({
-            address: a.address,
-            localPart: a.local,
-            domain: a.domain,
-            displayName: u.displayName,
-            globalAdmin: a.address === admin?.address,
-            quotaBytes: u.quotaBytes,
-            openpgpPublicKey: u.openpgpPublicKey,
-            password: hasPassword ? { source: "config", ref: { configKey: k("userPasswords"), path: a.address } } : { source: "random" },
-        });
+        wkdUsers.push({ address: a.address, userConfigKey: k("users", `[${i}]`), armoredKey: u.openpgpPublicKey });
+        users.push(mailUser(a, { displayName: u.displayName, quotaBytes: u.quotaBytes, openpgpPublicKey: u.openpgpPublicKey }));
     });
     for (const p of Object.keys(passwords)) {
         if (!seenUsers.has(p.toLowerCase()) && p.toLowerCase() !== admin?.address) {
@@ -393,16 +400,11 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         }
     }
     if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) {
-        const hasPassword = Object.keys(passwords).some((p) => p.toLowerCase() === admin.address);
-        users.push({
-            address: admin.address,
-            localPart: admin.local,
-            domain: admin.domain,
-            globalAdmin: true,
-            password: hasPassword ? { source: "config", ref: { configKey: k("userPasswords"), path: admin.address } } : { source: "random" },
-        });
+        wkdUsers.push({ address: admin.address, userConfigKey: k("adminAddress") }); // a user without a users[] entry
+        users.push(mailUser(admin, {}));
     }
     users.sort((a, b) => a.address.localeCompare(b.address));
+    const wkdPublications = deriveWkdPublications({ domains: domains.map((d) => d.name), users: wkdUsers }, problems);
 
     const aliases: MailAlias[] = [];
     const aliasKeys = new Map<string, number>();
@@ -495,6 +497,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             problems.add(key, `"${path}" is not an absolute path without spaces or ".."`, "use an absolute path such as /srv/mailu");
         }
     }
+    // The egress scripts' record of what they changed must outlive a reboot, or disable cannot undo it.
+    if (ABS_PATH.test(stateDir) && /^\/(run|var\/run|tmp|dev\/shm)(\/|$)/.test(stateDir)) {
+        problems.add(k("egress", ".stateDir"), `"${stateDir}" is emptied at reboot; disable could no longer undo what enable recorded`, `use a directory on disk, e.g. ${DEFAULTS.egressStateDir}`);
+    }
 
     if (!problems.empty || !primary || !mailHost || !admin || !vpsIp || !homeWanIp || !homeLan || !wgNet || !wgHub || !wgSpoke || !mailSubnet || !vpsSsh || !homeSsh || !acme || !dmarcReport || !tlsRpt || raw.cloudflareAccountId === undefined) {
         return undefined;
@@ -570,6 +576,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         tlsRptAddress: tlsRpt,
         users,
         aliases,
+        wkd: { publications: wkdPublications },
         images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry },
         gateway: {
             firewall: raw.gateway?.firewall ?? true,

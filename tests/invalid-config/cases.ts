@@ -6,6 +6,8 @@
 import type { ConfigChange } from "../helpers/stack";
 import { devValue } from "../helpers/stack";
 import { DNS_CASES } from "./dns";
+import { EGRESS_CASES } from "./egress";
+import { WKD_CASES } from "./wkd";
 
 export interface InvalidCase {
     readonly title: string;
@@ -70,4 +72,4 @@ export const FOUNDATION_CASES: InvalidCase[] = [
 ];
 
 /** Every case of every issue; issues add their arrays here. */
-export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...DNS_CASES];
+export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...DNS_CASES, ...EGRESS_CASES, ...WKD_CASES];

@@ -6,7 +6,8 @@
  *   copy fails, for every mail domain (alternative domains with their parent's key);
  * - SPF (python3-spf) passes the VPS IP and fails the home WAN IP, for every domain and the HELO name;
  * - DMARC parses with libopendmarc (`opendmarc-check`) into the configured policy and alignment;
- * - SRV, MTA-STS, TLS-RPT and CAA answer what the port table and the config say.
+ * - SRV, MTA-STS (its id = the hash of the policy file the VPS serves), TLS-RPT and CAA answer what
+ *   the port table and the config say.
  *
  * Expected values come from the stack config (parsed model) and from records.json, never from the
  * renderer. Each stack gets its own namespace, whose /etc/resolv.conf (ip-netns' /etc/netns/<ns>/
@@ -14,7 +15,8 @@
  * listens on the namespace's own loopback; nothing leaves it.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Model } from "../../components/config";
@@ -260,6 +262,10 @@ describeRoot("a real DNS server serves the rendered zones (named in a netns, rea
                 expect(lab.dig(`_smtp._tls.${d.name}`, "TXT").map(txtValue)).toEqual([`v=TLSRPTv1; rua=mailto:${model.tlsRptAddress}`]);
             }
             expect(ids.size).toBe(1);
+            // The id is the hash of the policy file the VPS actually serves (rendered by WkdSite), so
+            // it changes exactly when senders must refetch that file.
+            const served = readFileSync(path.join(rendered.root, "hosts/vps/opt/homemail/gateway/wkd/public/.well-known/mta-sts.txt"));
+            expect([...ids]).toEqual([createHash("sha256").update(served).digest("hex").slice(0, 20)]);
         });
 
         it("lets only Let's Encrypt issue, never a wildcard, for every name we publish (CAA tree climbing)", () => {

@@ -97,4 +97,13 @@ describe("config model from the dev stack", () => {
         expect(m.domains[2].alternativeOf).toBe("example.com");
         expect(m.aliases.filter((a) => a.domain === "example.org").map((a) => a.localPart)).toContain("postmaster");
     });
+
+    it("takes a user's password from homemail:userPasswords when set there, else generates one", () => {
+        const m = parseModel(withConfig([{ key: "homemail:userPasswords", value: { "User@Example.com": "correct horse battery staple" }, secret: true }]));
+        const user = m.users.find((u) => u.address === "user@example.com");
+        expect(user?.password).toEqual({ source: "config", ref: { configKey: "homemail:userPasswords", path: "user@example.com" } });
+        expect(m.users.find((u) => u.address === "admin@example.com")?.password).toEqual({ source: "random" });
+        // The model names the secret; it never holds its value.
+        expect(JSON.stringify(m)).not.toContain("correct horse");
+    });
 });
