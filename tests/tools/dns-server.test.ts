@@ -10,20 +10,19 @@
  *   the port table and the config say.
  *
  * Expected values come from the stack config (parsed model) and from records.json, never from the
- * renderer. Each stack gets its own namespace, whose /etc/resolv.conf (ip-netns' /etc/netns/<ns>/
- * bind mount) points at the lab server, so every tool resolves "for real" and only there. The server
- * listens on the namespace's own loopback; nothing leaves it.
+ * renderer. Each stack gets its own lab host (tests/lab/harness: a network namespace with a private
+ * /etc), whose /etc/resolv.conf points at the lab server, so every tool resolves "for real" and only
+ * there. The server listens on the namespace's own loopback; nothing leaves it.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Model } from "../../components/config";
 import { parseModel } from "../../components/config";
 import type { DnsRecordOut } from "../../scripts/lib/zoneFile";
 import { renderStack, RenderedStack } from "../helpers/render";
 import { describeRoot } from "../helpers/root";
+import { alive, Background, Host, Lab, RunResult, waitFor } from "../lab/harness";
 import { REPO_ROOT, stackInput } from "../helpers/stack";
 
 const DKIM_KEY = path.join(REPO_ROOT, "tests/fixtures/dkim/test-only-dkim.key");
@@ -32,64 +31,43 @@ const MAILAUTH = path.join(REPO_ROOT, "tests/tools/dns/mailauth.py");
 const SYSTEM_PYTHON = "/usr/bin/python3";
 const SERVER = "127.0.0.1";
 
-class Lab {
-    readonly ns: string;
-    private readonly dir: string;
-    private named?: ChildProcess;
-    private nsCreated = false;
+/** A lab DNS server: `named` in a lab host (own netns and private /etc) whose resolv.conf points at it. */
+class DnsLab {
+    private readonly lab = new Lab("dns");
+    private host?: Host;
+    private named?: Background;
 
-    constructor(readonly stack: string) {
-        this.ns = `hm-dns-${process.pid}-${stack}`;
-        this.dir = mkdtempSync(path.join(tmpdir(), `hm-dns-lab-${stack}-`));
+    constructor(readonly stack: string) {}
+
+    /** Runs a command inside the lab host (never throws; the status is the caller's to check). */
+    exec(args: string[], input?: string): RunResult {
+        return this.host!.run(args, { input, allowFailure: true });
     }
 
-    private run(cmd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-        const r = spawnSync(cmd, args, { encoding: "utf8", input, timeout: 30000 });
-        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-    }
-
-    private must(cmd: string, args: string[]): string {
-        const r = this.run(cmd, args);
-        if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}: ${r.stderr}`);
-        return r.stdout;
-    }
-
-    /** Runs a command inside the namespace. */
-    exec(args: string[], input?: string) {
-        return this.run("ip", ["netns", "exec", this.ns, ...args], input);
-    }
-
-    async start(zoneFiles: Record<string, string>): Promise<void> {
-        this.must("ip", ["netns", "add", this.ns]);
-        this.nsCreated = true;
-        this.must("ip", ["netns", "exec", this.ns, "ip", "link", "set", "lo", "up"]);
-        mkdirSync(`/etc/netns/${this.ns}`, { recursive: true });
-        writeFileSync(`/etc/netns/${this.ns}/resolv.conf`, `nameserver ${SERVER}\noptions timeout:2 attempts:1\n`);
-        const conf = path.join(this.dir, "named.conf");
+    start(zoneFiles: Record<string, string>): void {
+        this.host = this.lab.host(this.stack);
+        // The host's /etc is a private overlay: every resolver library in it asks the lab server only.
+        this.host.sh(`rm -f /etc/resolv.conf && printf 'nameserver ${SERVER}\\noptions timeout:2 attempts:1\\n' > /etc/resolv.conf`);
+        const conf = path.join(this.lab.dir, "named.conf");
         writeFileSync(
             conf,
             [
-                `options { directory "${this.dir}"; pid-file "${this.dir}/named.pid"; listen-on port 53 { ${SERVER}; }; listen-on-v6 { none; };`,
+                `options { directory "${this.lab.dir}"; pid-file "${this.lab.dir}/named.pid"; listen-on port 53 { ${SERVER}; }; listen-on-v6 { none; };`,
                 `  recursion no; allow-query { any; }; dnssec-validation no; };`,
                 `controls { };`,
                 ...Object.entries(zoneFiles).map(([zone, file]) => `zone "${zone}" { type primary; file "${file}"; };`),
                 "",
             ].join("\n"),
         );
-        this.must("named-checkconf", [conf]);
-        // `ip netns exec` execs named in place, so this PID is named's own: afterAll kills exactly it.
-        this.named = spawn("ip", ["netns", "exec", this.ns, "named", "-g", "-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-        let log = "";
-        this.named.stderr?.on("data", (b: Buffer) => (log += b.toString()));
-        const zones = Object.keys(zoneFiles);
-        const deadline = Date.now() + 15000;
-        for (;;) {
-            // dig fails (no reply) until named has bound its socket and loaded the zones.
-            const ready = zones.every((z) => this.exec(["dig", "+short", "+norecurse", "+time=1", "+tries=1", `@${SERVER}`, z, "SOA"]).stdout.trim() !== "");
-            if (ready) return;
-            if (Date.now() > deadline || this.named.exitCode !== null) throw new Error(`named did not serve ${zones.join(", ")}:\n${log}`);
-            await new Promise((r) => setTimeout(r, 200));
-        }
+        this.host.run(["named-checkconf", conf]);
+        // Foreground (-g), tracked by PID: Lab.cleanup stops exactly this process.
+        // Its log goes to a file: the waits below are synchronous, so no output event arrives meanwhile.
+        const log = path.join(this.lab.dir, "named.log");
+        this.named = this.host.spawn(["sh", "-c", 'exec named -g -c "$1" 2>"$2"', "named", conf, log]);
+        // dig fails (no reply) until named has bound its socket and loaded the zones.
+        const ready = () => Object.keys(zoneFiles).every((z) => this.exec(["dig", "+short", "+norecurse", "+time=1", "+tries=1", `@${SERVER}`, z, "SOA"]).stdout.trim() !== "");
+        waitFor(() => ready() || !alive(this.named!.pid), 15000, `named did not serve ${Object.keys(zoneFiles).join(", ")}`);
+        if (!ready()) throw new Error(`named exited:\n${readFileSync(log, "utf8")}`);
     }
 
     /** `dig +short` answers (one line each), asked of the lab server without recursion. */
@@ -99,18 +77,10 @@ class Lab {
         return r.stdout.split("\n").filter((l) => l.trim() !== "");
     }
 
-    async stop(): Promise<void> {
-        if (this.named?.pid && this.named.exitCode === null) {
-            let timer: NodeJS.Timeout | undefined;
-            const exited = new Promise((r) => this.named!.once("exit", r));
-            this.named.kill("SIGTERM");
-            await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-            clearTimeout(timer);
-            if (this.named.exitCode === null && this.named.signalCode === null) this.named.kill("SIGKILL");
-        }
-        if (this.nsCreated) this.run("ip", ["netns", "del", this.ns]);
-        rmSync(`/etc/netns/${this.ns}`, { recursive: true, force: true });
-        rmSync(this.dir, { recursive: true, force: true });
+    /** Stops named and removes the namespace and scratch files; returns namespaces left behind. */
+    stop(): string[] {
+        this.lab.cleanup();
+        return this.lab.leftovers();
     }
 }
 
@@ -144,16 +114,17 @@ describeRoot("a real DNS server serves the rendered zones (named in a netns, rea
     describe.each(["dev", "multi"])("the %s stack", (stack) => {
         const model: Model = parseModel(stackInput(stack));
         let rendered: RenderedStack;
-        let lab: Lab;
+        let lab: DnsLab;
 
-        beforeAll(async () => {
+        beforeAll(() => {
             rendered = renderStack(stack);
-            lab = new Lab(stack);
-            await lab.start(rendered.zoneFiles);
+            lab = new DnsLab(stack);
+            lab.start(rendered.zoneFiles);
         });
-        afterAll(async () => {
-            await lab?.stop();
+        afterAll(() => {
+            const left = lab?.stop() ?? [];
             rendered?.cleanup();
+            expect(left).toEqual([]);
         });
 
         it("answers every record of records.json with the same content", () => {
