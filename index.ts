@@ -4,6 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadModel } from "./components/config/load";
+import { AcmeDnsToken } from "./components/AcmeDnsToken";
+import { createDnsZones } from "./components/DnsZone";
+import { nextSteps as manualSteps, ptrStep, renderDnsRecords, txtRecords } from "./components/render/dns";
 import { VpsGateway } from "./components/VpsGateway";
 import { WireguardLink } from "./components/WireguardLink";
 import { WkdSite } from "./components/WkdSite";
@@ -12,6 +15,29 @@ const model = loadModel();
 
 // Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
 
+// ---- DNS: one DnsZone per Cloudflare zone; the ACME dns-01 token for the gateway ----
+/** The zones, and the DKIM private keys (secret PEM, by main domain) for HomeMailServer. */
+const dns = createDnsZones(model);
+/** The ACME dns-01 token (secret), for VpsGateway's `cf_dns_api_token`. */
+const acmeDnsToken = new AcmeDnsToken("acme-dns", { model });
+
+const dnsRecords = renderDnsRecords(model);
+/** DKIM TXT record per mail domain (alternative domains publish their parent's key). */
+export const dkim = pulumi.all(dns.zones.map((z) => z.dkim)).apply((lists) => lists.flat().sort((a, b) => a.domain.localeCompare(b.domain)));
+/** DMARC TXT record per mail domain. */
+export const dmarc = txtRecords(dnsRecords, "dmarc");
+/** SPF TXT record per mail domain and for the mail host (HELO name). */
+export const spf = txtRecords(dnsRecords, "spf");
+/** The DS record each zone's registrar must publish (DNSSEC). */
+export const registrarDs = pulumi.all(dns.zones.map((z) => z.registrarDs));
+/** The PTR the VPS provider must set. */
+export const ptr = ptrStep(model);
+/** The ACME dns-01 token: what it may do and from where (the value itself goes only to the VPS). */
+export const acmeToken = { id: acmeDnsToken.tokenId, ...acmeDnsToken.summary };
+/** What remains to be done by hand, with exact values. */
+export const nextSteps = registrarDs.apply((ds) => manualSteps(model, ds));
+
+// ---- WireGuard ----
 /** WireGuard hub (VPS) and spoke (home), and Mailu's SMTP egress through the hub. */
 const wireguard = new WireguardLink("wg", {
     model: { addresses: model.addresses, egress: model.egress },
@@ -21,15 +47,14 @@ const wireguard = new WireguardLink("wg", {
 /** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
 export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
 
+// ---- WKD + MTA-STS site ----
 /** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
 const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });
 
 // ---- gateway: Traefik (TLS passthrough + PROXY v2), HAProxy for :25, WKD nginx, host firewall ----
-// MERGE: replace this stand-in with the DNS block's ACME dns-01 token (a secret Output) and drop it.
-const acmeDnsTokenStandIn = pulumi.secret("MERGE-STAND-IN-for-the-DNS-block-acme-dns-01-token");
 const gateway = new VpsGateway("gateway", {
     model,
-    cfDnsApiToken: acmeDnsTokenStandIn,
+    cfDnsApiToken: acmeDnsToken.token,
 });
 /** Each gateway image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
 export const gatewayImages = gateway.images;
@@ -54,6 +79,7 @@ export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p
 export const addressPlan = model.addresses;
 export const mailHost = model.mailHost;
 export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));
+
 /** Every address whose OpenPGP key is published by WKD: fingerprint and the URL senders fetch. */
 export const wkdKeys = wkd.keys;
 /** What the gateway's Traefik routes to the WKD/MTA-STS site: hosts and loopback backend. */

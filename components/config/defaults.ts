@@ -28,6 +28,13 @@ export const DEFAULTS = Object.freeze({
      * forgeries; quarantine (not reject) keeps a misconfiguration from bouncing real mail.
      */
     dmarcPolicy: "quarantine" as const,
+    /**
+     * strict (adkim=s, aspf=s): Mailu signs with d=<From domain> (alternative domains included) and
+     * sends with MAIL FROM = the sender's own address; bounces use the mail host as HELO, which has
+     * its own SPF record. So legitimate mail aligns exactly, and strict denies a look-alike subdomain
+     * the alignment that relaxed would give it.
+     */
+    dmarcAlignment: "strict" as const,
     /** One week: RFC 8461 suggests weeks; short enough to recover from a bad policy. */
     mtaStsMaxAge: 604800,
     /** RFC 2142 role addresses plus postmaster (RFC 5321). */

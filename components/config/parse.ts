@@ -579,8 +579,8 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             policy: dmarcRaw.policy ?? DEFAULTS.dmarcPolicy,
             subdomainPolicy: dmarcRaw.subdomainPolicy ?? dmarcRaw.policy ?? DEFAULTS.dmarcPolicy,
             reportAddress: dmarcReport,
-            dkimAlignment: dmarcRaw.dkimAlignment ?? "strict",
-            spfAlignment: dmarcRaw.spfAlignment ?? "strict",
+            dkimAlignment: dmarcRaw.dkimAlignment ?? DEFAULTS.dmarcAlignment,
+            spfAlignment: dmarcRaw.spfAlignment ?? DEFAULTS.dmarcAlignment,
         },
         mtaSts: {
             mode: raw.mtaSts?.mode ?? "testing",

@@ -71,6 +71,8 @@ function stripSecrets(v: unknown): unknown {
 
 interface ProviderFixtures {
     byType: Record<string, Record<string, unknown>>;
+    /** Data-source results by invoke token (merged over the inputs, as a provider echoes its filters). */
+    invokes?: Record<string, Record<string, unknown>>;
     wireguardPublicKeys: { hub: string; spoke: string };
 }
 
@@ -157,7 +159,7 @@ export async function runProgram(opts: {
                 inputsByUrnKey.set(`${args.type}::${args.name}`, args.inputs);
                 return { id: `${args.name}-id`, state: fixtureState(args.type, args.name, args.inputs, fx) };
             },
-            call: (args) => args.inputs,
+            call: (args) => ({ ...args.inputs, ...(fx.invokes?.[args.token] ?? {}) }),
         },
         opts.project,
         opts.stack,

@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseFileHeader } from "../../components/render/hostFile";
 import { isSecretValue, ProgramRun, RecordedResource } from "./mockEngine";
+import { parseTxtPresentation } from "../../components/render/dns";
 import { DnsRecordOut, renderZoneFile } from "./zoneFile";
 
 export const SECRET_TEXT = "[secret]";
@@ -87,11 +88,14 @@ function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsR
     const zone = zoneNames[zoneId];
     if (!zone) throw new Error(`${r.name}: DNS record in unknown zone id ${zoneId}`);
     const data = plain(i.data) as Record<string, unknown> | undefined;
+    const type = String(plain(i.type));
+    const content = String(plain(i.content));
     return {
         zone,
         name: String(plain(i.name)).replace(/\.$/, ""),
-        type: String(plain(i.type)),
-        content: i.content === undefined ? null : String(plain(i.content)),
+        type,
+        // TXT content goes to Cloudflare in presentation form (quoted strings); records.json holds the value.
+        content: i.content === undefined ? null : type === "TXT" ? (parseTxtPresentation(content) ?? content) : content,
         ttl: Number(plain(i.ttl) ?? 1),
         proxied: Boolean(plain(i.proxied) ?? false),
         priority: i.priority === undefined ? null : Number(plain(i.priority)),
