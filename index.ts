@@ -7,8 +7,9 @@ import { loadModel } from "./components/config/load";
 import { AcmeDnsToken } from "./components/AcmeDnsToken";
 import { createDnsZones } from "./components/DnsZone";
 import { nextSteps as manualSteps, ptrStep, renderDnsRecords, txtRecords } from "./components/render/dns";
-import { WireguardLink } from "./components/WireguardLink";
 import { VpsGateway } from "./components/VpsGateway";
+import { WireguardLink } from "./components/WireguardLink";
+import { WkdSite } from "./components/WkdSite";
 
 const model = loadModel();
 
@@ -36,18 +37,24 @@ export const acmeToken = { id: acmeDnsToken.tokenId, ...acmeDnsToken.summary };
 /** What remains to be done by hand, with exact values. */
 export const nextSteps = registrarDs.apply((ds) => manualSteps(model, ds));
 
+// ---- WireGuard ----
 /** WireGuard hub (VPS) and spoke (home), and Mailu's SMTP egress through the hub. */
 const wireguard = new WireguardLink("wg", {
     model: { addresses: model.addresses, egress: model.egress },
     hubSsh: model.vps.ssh,
     spokeSsh: model.home.ssh,
 });
+/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
+export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
+
+// ---- WKD + MTA-STS site ----
+/** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
+const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });
 
 // ---- gateway: Traefik (TLS passthrough + PROXY v2), HAProxy for :25, WKD nginx, host firewall ----
 const gateway = new VpsGateway("gateway", {
     model,
     cfDnsApiToken: acmeDnsToken.token,
-    // MERGE: wkdReloadTriggers: the WkdSite block's file hashes, so nginx reloads when they change.
 });
 /** Each gateway image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
 export const gatewayImages = gateway.images;
@@ -72,5 +79,8 @@ export const notOffered = model.notOffered.map((p) => ({ port: p.port, reason: p
 export const addressPlan = model.addresses;
 export const mailHost = model.mailHost;
 export const mailDomains = model.domains.map((d) => ({ domain: d.name, kind: d.kind, zone: d.zone, alternativeOf: d.alternativeOf }));
-/** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
-export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
+
+/** Every address whose OpenPGP key is published by WKD: fingerprint and the URL senders fetch. */
+export const wkdKeys = wkd.keys;
+/** What the gateway's Traefik routes to the WKD/MTA-STS site: hosts and loopback backend. */
+export const wkdRoutes = wkd.routes;

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as tls from "@pulumi/tls";
 import type { Model } from "./config/model";
-import { DnsRecordSpec, dkimTxtValue, RegistrarDs, registrarDs, zoneRecords } from "./render/dns";
+import { DnsRecordSpec, dkimTxtValue, RegistrarDs, registrarDs, txtPresentation, zoneRecords } from "./render/dns";
 
 /** Arguments of {@link DnsZone}. */
 export interface DnsZoneArgs {
@@ -78,6 +78,7 @@ export class DnsZone extends pulumi.ComponentResource {
 
         const dkim: pulumi.Output<DkimRecord>[] = [];
         for (const r of records) {
+            // Full names, as the API returns them ("@" or relative names show a diff on every run).
             const base = { zoneId: zoneEntry.id, name: r.name, ttl: r.ttl, comment: r.comment };
             const d = r.data;
             let recordArgs: cloudflare.DnsRecordArgs;
@@ -88,12 +89,13 @@ export class DnsZone extends pulumi.ComponentResource {
                 case "MX":
                     recordArgs = { ...base, type: "MX", content: d.target, priority: d.priority };
                     break;
+                // TXT content in presentation form (quoted 255-byte strings), as Cloudflare stores it.
                 case "TXT":
-                    recordArgs = { ...base, type: "TXT", content: d.text };
+                    recordArgs = { ...base, type: "TXT", content: txtPresentation(d.text) };
                     break;
                 case "DKIM": {
                     const value = publicKeyOf(d.keyOf).apply(dkimTxtValue);
-                    recordArgs = { ...base, type: "TXT", content: value };
+                    recordArgs = { ...base, type: "TXT", content: value.apply(txtPresentation) };
                     dkim.push(value.apply((v) => ({ domain: d.domain, keyOf: d.keyOf, name: r.name, value: v })));
                     break;
                 }

@@ -10,11 +10,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { readAsset } from "./assets";
 import type { SshTarget } from "./config/model";
-import { pushHostFile, sshConnection, waitForSsh } from "./hostFile";
+import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import { EGRESS_SCRIPT_PATH, EGRESS_UNIT_NAME, renderEgress } from "./render/egress";
 import type { HostFile, HostName } from "./render/hostFile";
 import { sha256 } from "./render/hostFile";
-import { WG_INTERFACE, WG_KEY_PATH, WireguardModel, renderWireguard } from "./render/wireguard";
+import { WG_CONF_PATH, WG_INTERFACE, WG_KEY_PATH, WireguardModel, renderWireguard } from "./render/wireguard";
 
 /** Arguments of {@link WireguardLink}. */
 export interface WireguardLinkArgs {
@@ -42,7 +42,8 @@ const HOST_OF: Record<Role, HostName> = { hub: "vps", spoke: "home" };
  * WireGuard hub (VPS) and spoke (home), keys generated on their hosts, and the SMTP egress policy.
  *
  * Children are named `${name}-<role>-<step>` (role `hub` or `spoke`), e.g. `wg-hub-key`,
- * `wg-spoke-conf`, `wg-spoke-egress`.
+ * `wg-spoke-up`, `wg-spoke-egress`; host files `${name}-<role>-file-<path slug>`
+ * (`wg-spoke-file-etc-wireguard-wg0.conf`).
  */
 export class WireguardLink extends pulumi.ComponentResource {
     /** The hub's WireGuard public key, as the hub reported it (its private key never left it). */
@@ -95,8 +96,8 @@ export class WireguardLink extends pulumi.ComponentResource {
             // Egress files go first: the spoke's PostUp re-applies egress through the installed script.
             const egressPushes = egressFiles
                 .filter((f) => f.host === host)
-                .map((f) => pushHostFile(`${name}-${role}-egress-${fileRole(f)}`, f, { parent: this, ssh: ssh[role], dependsOn: [base[role].preflight] }));
-            const conf = pushHostFile(`${name}-${role}-conf`, confs[role], { parent: this, ssh: ssh[role], dependsOn: [base[role].key, ...egressPushes] });
+                .map((f) => pushHostFile(`${name}-${role}-file-${pathSlug(f.path)}`, f, { parent: this, ssh: ssh[role], dependsOn: [base[role].preflight] }));
+            const conf = pushHostFile(`${name}-${role}-file-${pathSlug(WG_CONF_PATH)}`, confs[role], { parent: this, ssh: ssh[role], dependsOn: [base[role].key, ...egressPushes] });
             const up = new command.remote.Command(
                 `${name}-${role}-up`,
                 {
@@ -139,14 +140,6 @@ export class WireguardLink extends pulumi.ComponentResource {
             { parent: this, dependsOn: after, deleteBeforeReplace: true },
         );
     }
-}
-
-/** Short role of an egress file in resource names: `env`, `lib`, `script`, `unit`. */
-function fileRole(f: HostFile): string {
-    if (f.path.endsWith(".env")) return "env";
-    if (f.path.endsWith("-lib.sh")) return "lib";
-    if (f.path.endsWith(".service")) return "unit";
-    return "script";
 }
 
 /** Runs a fixed command as root (sudo for non-root SSH users). The command never carries content. */

@@ -29,6 +29,7 @@ import {
 } from "./net";
 import { NOT_OFFERED, PORT_TABLE, proxyV2Ports } from "./ports";
 import { DEFAULTS } from "./defaults";
+import { deriveWkdPublications, WkdUserInput } from "./openpgp";
 
 export interface ConfigInput {
     /** Pulumi's config map: `namespace:key` -> string value (objects as JSON). */
@@ -379,6 +380,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             : { source: "random" },
     });
     const users: MailUser[] = [];
+    const wkdUsers: WkdUserInput[] = [];
     const seenUsers = new Map<string, number>();
     (raw.users ?? []).forEach((u, i) => {
         const key = k("users", `[${i}].address`);
@@ -389,6 +391,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return;
         }
         seenUsers.set(a.address, i);
+        wkdUsers.push({ address: a.address, userConfigKey: k("users", `[${i}]`), armoredKey: u.openpgpPublicKey });
         users.push(mailUser(a, { displayName: u.displayName, quotaBytes: u.quotaBytes, openpgpPublicKey: u.openpgpPublicKey }));
     });
     for (const p of Object.keys(passwords)) {
@@ -396,8 +399,12 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             problems.add(k("userPasswords", `["${p}"]`), `sets a password for ${p}, which is not in homemail:users`, `add ${p} to homemail:users or remove the password`);
         }
     }
-    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) users.push(mailUser(admin, {}));
+    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) {
+        wkdUsers.push({ address: admin.address, userConfigKey: k("adminAddress") }); // a user without a users[] entry
+        users.push(mailUser(admin, {}));
+    }
     users.sort((a, b) => a.address.localeCompare(b.address));
+    const wkdPublications = deriveWkdPublications({ domains: domains.map((d) => d.name), users: wkdUsers }, problems);
 
     const aliases: MailAlias[] = [];
     const aliasKeys = new Map<string, number>();
@@ -503,6 +510,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             problems.add(key, `"${path}" is not an absolute path without spaces or ".."`, "use an absolute path such as /srv/mailu");
         }
     }
+    // The egress scripts' record of what they changed must outlive a reboot, or disable cannot undo it.
+    if (ABS_PATH.test(stateDir) && /^\/(run|var\/run|tmp|dev\/shm)(\/|$)/.test(stateDir)) {
+        problems.add(k("egress", ".stateDir"), `"${stateDir}" is emptied at reboot; disable could no longer undo what enable recorded`, `use a directory on disk, e.g. ${DEFAULTS.egressStateDir}`);
+    }
 
     if (!problems.empty || !primary || !mailHost || !admin || !vpsIp || !homeWanIp || !homeLan || !wgNet || !wgHub || !wgSpoke || !mailSubnet || !vpsSsh || !homeSsh || !acme || !dmarcReport || !tlsRpt || raw.cloudflareAccountId === undefined) {
         return undefined;
@@ -578,6 +589,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         tlsRptAddress: tlsRpt,
         users,
         aliases,
+        wkd: { publications: wkdPublications },
         images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry },
         gateway: {
             firewall: raw.gateway?.firewall ?? true,

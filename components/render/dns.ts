@@ -125,12 +125,58 @@ export function tlsRptText(model: Pick<Model, "tlsRptAddress">): string {
 /**
  * The DKIM TXT value for a public key in PEM (SubjectPublicKeyInfo, as @pulumi/tls writes
  * `publicKeyPem`): `v=DKIM1; k=rsa; p=<base64 DER>` (RFC 6376 3.6.1). Longer than 255 bytes for
- * RSA-2048; Cloudflare and the zone writer split it into strings.
+ * RSA-2048: {@link txtPresentation} splits it into strings.
  */
 export function dkimTxtValue(publicKeyPem: string): string {
     const m = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(publicKeyPem);
     if (!m) throw new Error("dkimTxtValue: not a PEM public key (BEGIN PUBLIC KEY)");
     return `v=DKIM1; k=rsa; p=${m[1].replace(/\s+/g, "")}`;
+}
+
+/**
+ * A TXT value in RFC 1035 presentation form: quoted character-strings of at most 255 bytes each,
+ * separated by a space; double quote and backslash escaped with a backslash, bytes outside
+ * printable ASCII as backslash + three decimal digits.
+ *
+ * This is the form Cloudflare stores TXT content in (it quotes and splits long values itself), so
+ * sending it as such means a second `pulumi up` sees no difference on a 400-byte DKIM key; the zone
+ * writer uses the same function, so Cloudflare and the rendered zone file hold the same strings.
+ */
+export function txtPresentation(value: string): string {
+    const bytes = Buffer.from(value, "utf8");
+    const strings: string[] = [];
+    for (let i = 0; i === 0 || i < bytes.length; i += 255) {
+        let s = "";
+        for (const b of bytes.subarray(i, i + 255)) {
+            if (b === 0x22 || b === 0x5c) s += `\\${String.fromCharCode(b)}`;
+            else if (b < 0x20 || b > 0x7e) s += `\\${String(b).padStart(3, "0")}`;
+            else s += String.fromCharCode(b);
+        }
+        strings.push(`"${s}"`);
+    }
+    return strings.join(" ");
+}
+
+/** The value of a TXT record in presentation form (the inverse of {@link txtPresentation}); undefined if it is not one. */
+export function parseTxtPresentation(text: string): string | undefined {
+    if (!/^\s*"(?:[^"\\]|\\.)*"(?:\s+"(?:[^"\\]|\\.)*")*\s*$/.test(text)) return undefined;
+    const bytes: number[] = [];
+    for (const m of text.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+        const chars = [...m[1]];
+        for (let i = 0; i < chars.length; i++) {
+            const digits = chars.slice(i + 1, i + 4).join("");
+            if (chars[i] !== "\\") {
+                bytes.push(...Buffer.from(chars[i], "utf8"));
+            } else if (/^[0-9]{3}$/.test(digits)) {
+                bytes.push(Number(digits));
+                i += 3;
+            } else {
+                bytes.push(...Buffer.from(chars[i + 1], "utf8"));
+                i += 1;
+            }
+        }
+    }
+    return Buffer.from(bytes).toString("utf8");
 }
 
 /** The domain part of an address. */

@@ -33,6 +33,7 @@ import {
     TRAEFIK_DYNAMIC_DIR,
     TRAEFIK_DYNAMIC_FILE,
     TRAEFIK_STATIC_PATH,
+    WKD_DIR,
 } from "./gatewayLayout";
 
 /** What {@link renderGateway} returns. */
@@ -75,19 +76,27 @@ const file = (path: string, content: string, extra: Partial<HostFile> = {}): Hos
 
 const compose = (args: string) => `docker compose --project-directory ${GATEWAY_DIR} -f ${COMPOSE_PATH} ${args}`;
 
+/**
+ * nginx's workers (user nginx) serve the WKD tree; file pushes create directories under umask 077,
+ * so the (public) tree is made world-readable before nginx starts or reloads.
+ */
+const wkdReadable = `chmod -R a+rX ${WKD_DIR}`;
+
 /** The fixed commands of the gateway's remote steps (they run as root on the VPS). */
 export function gatewayCommands(withTraefik: boolean): GatewayCommands {
     return {
+        // Long-syntax binds do not create their source: every mounted directory must exist first.
         up: [
             "set -eu",
-            `install -d -m 0755 ${GATEWAY_DIR} ${HAPROXY_DIR}`,
+            `install -d -m 0755 ${GATEWAY_DIR} ${HAPROXY_DIR} ${WKD_DIR}`,
             ...(withTraefik ? [`install -d -m 0700 ${TRAEFIK_ACME_DIR}`] : []),
+            wkdReadable,
             compose("up -d --remove-orphans --wait"),
         ].join("\n"),
         down: compose("down"),
         restartTraefik: compose("restart traefik"),
         reloadHaproxy: compose("kill -s USR2 haproxy"),
-        reloadWkd: compose("kill -s HUP wkd"),
+        reloadWkd: `${wkdReadable} && ${compose("kill -s HUP wkd")}`,
     };
 }
 

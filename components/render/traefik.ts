@@ -135,6 +135,8 @@ export function renderTraefikDynamic(m: GatewayModel, opts: DynamicOptions): str
     const tcpRouters: Record<string, unknown> = {};
     const tcpServices: Record<string, unknown> = {};
 
+    // Same hosts in any input order give the same bytes (the model already lists them sorted).
+    const hosts = [...new Set(m.passthroughHosts)].sort();
     const tcpService = (row: PortRow) => ({
         loadBalancer: {
             servers: [{ address: `${home}:${row.homePort}` }],
@@ -148,10 +150,9 @@ export function renderTraefikDynamic(m: GatewayModel, opts: DynamicOptions): str
         switch (row.mode) {
             case "http": {
                 // ACME http-01 for the hosts whose TLS Mailu terminates (its keys stay home).
-                const hosts = m.passthroughHosts.map((h) => `Host(${lit(h)})`).join(" || ");
                 httpRouters["mailu-acme"] = {
                     entryPoints: [ep],
-                    rule: `PathPrefix(${lit("/.well-known/acme-challenge/")}) && (${hosts})`,
+                    rule: `PathPrefix(${lit("/.well-known/acme-challenge/")}) && (${hosts.map((h) => `Host(${lit(h)})`).join(" || ")})`,
                     priority: 1000,
                     service,
                 };
@@ -160,7 +161,7 @@ export function renderTraefikDynamic(m: GatewayModel, opts: DynamicOptions): str
                 break;
             }
             case "tls-passthrough": {
-                const sni = ep === "web-secure" ? m.passthroughHosts.map((h) => `HostSNI(${lit(h)})`).join(" || ") : `HostSNI(${lit("*")})`;
+                const sni = ep === "web-secure" ? hosts.map((h) => `HostSNI(${lit(h)})`).join(" || ") : `HostSNI(${lit("*")})`;
                 tcpRouters[service] = { entryPoints: [ep], rule: sni, service, tls: { passthrough: true } };
                 tcpServices[service] = tcpService(row);
                 break;

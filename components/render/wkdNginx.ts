@@ -24,9 +24,12 @@ export interface WkdNginxDomain {
 
 export interface WkdNginxArgs {
     readonly domains: readonly WkdNginxDomain[];
-    /** Port nginx listens on inside its container (the compose file publishes it on the VPS loopback). */
-    readonly listenPort: number;
-    /** Document root inside the container, where the public tree is mounted. */
+    /**
+     * Where nginx listens: the VPS loopback (`homemail`'s `wkdListen`, e.g. 127.0.0.1:8088). The
+     * container uses the host network, so this is the address Traefik connects to.
+     */
+    readonly listen: { readonly address: string; readonly port: number };
+    /** Document root as the container sees it (the public tree inside the mounted conf.d directory). */
     readonly root: string;
 }
 
@@ -38,21 +41,61 @@ function host(h: string): string {
     return h;
 }
 
+/**
+ * A server block that serves one location (static files, GET/HEAD only, one content type whatever
+ * the file name) and answers 404 for everything else.
+ */
+function staticServer(o: {
+    comment: string;
+    names: readonly string[];
+    listen: string;
+    root: string;
+    location: string;
+    contentType: string;
+    headers?: readonly string[];
+}): string[] {
+    return [
+        "",
+        `# ${o.comment}`,
+        "server {",
+        `    listen ${o.listen};`,
+        `    server_name ${o.names.map(host).join(" ")};`,
+        "    server_tokens off;",
+        `    root ${o.root};`,
+        "    autoindex off;",
+        "",
+        `    location ${o.location} {`,
+        "        limit_except GET { deny all; }",
+        "        types { }",
+        `        default_type ${o.contentType};`,
+        ...(o.headers ?? []).map((h) => `        add_header ${h} always;`),
+        "        try_files $uri =404;",
+        "    }",
+        "",
+        "    location / {",
+        "        return 404;",
+        "    }",
+        "}",
+    ];
+}
+
 export function renderWkdNginxConf(args: WkdNginxArgs): string {
-    const { listenPort, root } = args;
-    if (!Number.isInteger(listenPort) || listenPort < 1 || listenPort > 65535) {
-        throw new Error(`renderWkdNginxConf: bad listen port ${listenPort}`);
-    }
+    const { root } = args;
+    const { address, port } = args.listen;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`renderWkdNginxConf: bad listen port ${port}`);
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`renderWkdNginxConf: bad listen address ${JSON.stringify(address)}`);
+    const listen = `${address}:${port}`;
     if (!/^\/[A-Za-z0-9._/-]*$/.test(root)) throw new Error(`renderWkdNginxConf: bad root ${JSON.stringify(root)}`);
     const domains = [...args.domains].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const out: string[] = [
         "# managed by homemail, do not edit",
         "# WKD (advanced method) and MTA-STS policy site. Included by the nginx image's main config",
-        "# (http { include /etc/nginx/conf.d/*.conf; }); Traefik terminates TLS in front of it.",
+        "# (http { include /etc/nginx/conf.d/*.conf; }). Host network, loopback only: Traefik, which",
+        "# terminates TLS in front of it, is its only client.",
         "",
         "# Any other Host header: nothing here.",
         "server {",
-        `    listen ${listenPort} default_server;`,
+        `    listen ${listen} default_server;`,
         "    server_name _;",
         "    server_tokens off;",
         "    return 404;",
@@ -61,51 +104,27 @@ export function renderWkdNginxConf(args: WkdNginxArgs): string {
     for (const d of domains) {
         const name = host(d.name);
         out.push(
-            "",
-            `# WKD for ${name}: /.well-known/openpgpkey/${name}/hu/<z-base-32 SHA-1 of the local part>?l=<local part>`,
-            "server {",
-            `    listen ${listenPort};`,
-            `    server_name ${host(d.openpgpkeyHost)};`,
-            "    server_tokens off;",
-            `    root ${root};`,
-            "    autoindex off;",
-            "",
-            `    location /.well-known/openpgpkey/${name}/ {`,
-            "        limit_except GET { deny all; }",
-            "        types { }",
-            "        default_type application/octet-stream;",
-            '        add_header Access-Control-Allow-Origin "*" always;',
-            "        try_files $uri =404;",
-            "    }",
-            "",
-            "    location / {",
-            "        return 404;",
-            "    }",
-            "}",
+            ...staticServer({
+                comment: `WKD for ${name}: /.well-known/openpgpkey/${name}/hu/<z-base-32 SHA-1 of the local part>?l=<local part>`,
+                names: [d.openpgpkeyHost],
+                listen,
+                root,
+                location: `/.well-known/openpgpkey/${name}/`,
+                contentType: "application/octet-stream",
+                headers: ['Access-Control-Allow-Origin "*"'],
+            }),
         );
     }
     if (domains.length > 0) {
         out.push(
-            "",
-            "# MTA-STS policy (RFC 8461), one file for every mail domain.",
-            "server {",
-            `    listen ${listenPort};`,
-            `    server_name ${domains.map((d) => host(d.mtaStsHost)).join(" ")};`,
-            "    server_tokens off;",
-            `    root ${root};`,
-            "    autoindex off;",
-            "",
-            "    location = /.well-known/mta-sts.txt {",
-            "        limit_except GET { deny all; }",
-            "        types { }",
-            "        default_type text/plain;",
-            "        try_files $uri =404;",
-            "    }",
-            "",
-            "    location / {",
-            "        return 404;",
-            "    }",
-            "}",
+            ...staticServer({
+                comment: "MTA-STS policy (RFC 8461), one file for every mail domain.",
+                names: domains.map((d) => d.mtaStsHost),
+                listen,
+                root,
+                location: "= /.well-known/mta-sts.txt",
+                contentType: "text/plain",
+            }),
         );
     }
     return out.join("\n") + "\n";

@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseFileHeader } from "../../components/render/hostFile";
 import { isSecretValue, ProgramRun, RecordedResource } from "./mockEngine";
+import { parseTxtPresentation } from "../../components/render/dns";
 import { DnsRecordOut, renderZoneFile } from "./zoneFile";
 
 export const SECRET_TEXT = "[secret]";
@@ -45,7 +46,7 @@ function plain(v: unknown): unknown {
 }
 
 export interface OutTree {
-    readonly files: { entry: FileEntry; content: string }[];
+    readonly files: { entry: FileEntry; content: string | Buffer }[];
     readonly records: DnsRecordOut[];
     readonly zones: Map<string, DnsRecordOut[]>;
 }
@@ -62,9 +63,12 @@ export function collect(run: ProgramRun, zoneNames: Record<string, string>, incl
             if (isSecretValue(stdin) !== header.secret) {
                 throw new Error(`${r.name}: file ${header.path} is marked secret=${header.secret} but its content ${isSecretValue(stdin) ? "is" : "is not"} a secret`);
             }
-            const content = header.secret && !includeSecrets ? `${SECRET_TEXT}\n` : String(plain(stdin) ?? "");
+            const text = header.secret && !includeSecrets ? `${SECRET_TEXT}\n` : String(plain(stdin) ?? "");
+            // A binary file travels as base64 and lands as its bytes (the install step runs `base64 -d`).
+            const content = header.encoding === "base64" && !(header.secret && !includeSecrets) ? Buffer.from(text, "base64") : text;
             const sha256 = createHash("sha256").update(content).digest("hex");
-            files.push({ entry: { ...header, sha256 }, content });
+            const { encoding: _encoding, ...entry } = header;
+            files.push({ entry: { ...entry, sha256 }, content });
         } else if (r.type === DNS_RECORD_TYPE) {
             records.push(dnsRecord(r, zoneNames));
         }
@@ -84,11 +88,14 @@ function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsR
     const zone = zoneNames[zoneId];
     if (!zone) throw new Error(`${r.name}: DNS record in unknown zone id ${zoneId}`);
     const data = plain(i.data) as Record<string, unknown> | undefined;
+    const type = String(plain(i.type));
+    const content = String(plain(i.content));
     return {
         zone,
         name: String(plain(i.name)).replace(/\.$/, ""),
-        type: String(plain(i.type)),
-        content: i.content === undefined ? null : String(plain(i.content)),
+        type,
+        // TXT content goes to Cloudflare in presentation form (quoted strings); records.json holds the value.
+        content: i.content === undefined ? null : type === "TXT" ? (parseTxtPresentation(content) ?? content) : content,
         ttl: Number(plain(i.ttl) ?? 1),
         proxied: Boolean(plain(i.proxied) ?? false),
         priority: i.priority === undefined ? null : Number(plain(i.priority)),

@@ -2,6 +2,8 @@
  * records.json entries -> a BIND zone file. Cloudflare owns SOA and NS, so a synthetic SOA/NS (with a
  * TEST-NET glue address) is added only so that named-checkzone and a real server can load the zone.
  */
+import { txtPresentation } from "../../components/render/dns";
+
 export interface DnsRecordOut {
     readonly zone: string;
     /** FQDN, no trailing dot. */
@@ -20,16 +22,11 @@ const AUTO_TTL = 300;
 
 const abs = (name: string) => `${name.replace(/\.$/, "")}.`;
 
-/** A TXT value as zone-file strings: at most 255 bytes each, quotes and backslashes escaped. */
-export function txtStrings(text: string): string {
-    const bytes = Buffer.from(text, "utf8");
-    const parts: string[] = [];
-    for (let i = 0; i < bytes.length || i === 0; i += 255) {
-        parts.push(bytes.subarray(i, i + 255).toString("utf8"));
-        if (bytes.length === 0) break;
-    }
-    return parts.map((p) => `"${p.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(" ");
-}
+/**
+ * A TXT value as zone-file strings: at most 255 bytes each, quotes and backslashes escaped. The same
+ * function makes the TXT content sent to Cloudflare, so both hold the same strings.
+ */
+export const txtStrings = txtPresentation;
 
 function rdata(r: DnsRecordOut): string {
     const d = r.data ?? {};

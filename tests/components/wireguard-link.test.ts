@@ -13,6 +13,14 @@ const fixtures = path.join(REPO_ROOT, "tests/fixtures");
 const FIXTURE_PUBLIC = JSON.parse(readFileSync(path.join(fixtures, "provider-outputs.json"), "utf8")).wireguardPublicKeys as { hub: string; spoke: string };
 const FIXTURE_PRIVATE = ["hub", "spoke"].map((r) => readFileSync(path.join(fixtures, `wireguard/test-only-${r}.key`), "utf8").trim());
 const COMPONENT = "homemail:net:WireguardLink";
+/** Host-file children by role in the test, named `wg-<role>-file-<path slug>`. */
+const FILES = {
+    conf: "file-etc-wireguard-wg0.conf",
+    env: "file-etc-homemail-smtp-egress.env",
+    lib: "file-usr-local-lib-homemail-smtp-egress-lib.sh",
+    script: "file-usr-local-sbin-homemail-smtp-egress",
+    unit: "file-etc-systemd-system-homemail-smtp-egress.service",
+};
 const plain = (v: unknown): string => String(isSecretValue(v) ? v.value : (v ?? ""));
 
 describe("WireguardLink (mocks, dev stack)", () => {
@@ -34,7 +42,7 @@ describe("WireguardLink (mocks, dev stack)", () => {
         const children = resources.filter((r) => r.parent === link[0].urn);
         const names = children.map((r) => r.name).sort();
         for (const role of ["hub", "spoke"]) {
-            for (const step of ["ssh", "preflight", "key", "conf", "up", "egress", "egress-env", "egress-lib", "egress-script", "egress-unit"]) {
+            for (const step of ["ssh", "preflight", "key", "up", "egress", ...Object.values(FILES)]) {
                 expect(names).toContain(`wg-${role}-${step}`);
             }
         }
@@ -58,7 +66,7 @@ describe("WireguardLink (mocks, dev stack)", () => {
             for (const t of triggers) expect(plain(t)).toMatch(/^[0-9a-f]{64}$/);
             // It runs after the tunnel is up and its files are installed.
             const deps = step.options.dependsOn;
-            for (const dep of ["up", "egress-env", "egress-lib", "egress-script", "egress-unit"]) expect(deps).toContain(byName(`wg-${role}-${dep}`).urn);
+            for (const dep of ["up", FILES.env, FILES.lib, FILES.script, FILES.unit]) expect(deps).toContain(byName(`wg-${role}-${dep}`).urn);
         }
     });
 
@@ -76,19 +84,19 @@ describe("WireguardLink (mocks, dev stack)", () => {
     });
 
     it("each wg0.conf names the peer's host-reported public key, and the outputs are those keys", () => {
-        expect(plain(byName("wg-spoke-conf").inputs.stdin)).toContain(`PublicKey = ${FIXTURE_PUBLIC.hub}`);
-        expect(plain(byName("wg-hub-conf").inputs.stdin)).toContain(`PublicKey = ${FIXTURE_PUBLIC.spoke}`);
+        expect(plain(byName(`wg-spoke-${FILES.conf}`).inputs.stdin)).toContain(`PublicKey = ${FIXTURE_PUBLIC.hub}`);
+        expect(plain(byName(`wg-hub-${FILES.conf}`).inputs.stdin)).toContain(`PublicKey = ${FIXTURE_PUBLIC.spoke}`);
         expect(outputs.wireguardPublicKeys).toEqual({ hub: FIXTURE_PUBLIC.hub, spoke: FIXTURE_PUBLIC.spoke });
         // The tunnel restarts exactly when the conf's bytes change.
         const up = byName("wg-spoke-up");
         expect((up.inputs.triggers as unknown[]).map(plain)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
-        expect(up.options.dependsOn).toContain(byName("wg-spoke-conf").urn);
+        expect(up.options.dependsOn).toContain(byName(`wg-spoke-${FILES.conf}`).urn);
     });
 
     it("with egress disabled there is no egress step or file", async () => {
         const off = await runDevProgram(withConfig([{ key: "homemail:egress", value: { ...devValueOr("homemail:egress"), enabled: false } }]));
-        expect(off.resources.filter((r) => /-egress/.test(r.name))).toEqual([]);
-        expect(off.resources.find((r) => r.name === "wg-hub-conf")).toBeDefined();
+        expect(off.resources.filter((r) => /egress/.test(r.name))).toEqual([]);
+        expect(off.resources.find((r) => r.name === `wg-hub-${FILES.conf}`)).toBeDefined();
     });
 });
 

@@ -1,7 +1,7 @@
 import { renderWkdNginxConf, WkdNginxDomain } from "../../components/render/wkdNginx";
 
 const d = (name: string): WkdNginxDomain => ({ name, openpgpkeyHost: `openpgpkey.${name}`, mtaStsHost: `mta-sts.${name}` });
-const args = { domains: [d("example.com"), d("example.org")], listenPort: 80, root: "/usr/share/nginx/html" };
+const args = { domains: [d("example.com"), d("example.org")], listen: { address: "127.0.0.1", port: 8088 }, root: "/etc/nginx/conf.d/public" };
 
 /** Server blocks as { names, body } (top-level `server { ... }` only). */
 function servers(conf: string): { names: string[]; body: string }[] {
@@ -22,10 +22,12 @@ describe("renderWkdNginxConf", () => {
         expect(conf).not.toMatch(/\r|\t/);
     });
 
-    it("has a catch-all 404 default server and no listings anywhere", () => {
+    it("listens only on the loopback address, with a catch-all 404 default server and no listings", () => {
         const [first] = servers(conf);
         expect(first.names).toEqual(["_"]);
-        expect(first.body).toContain("listen 80 default_server;");
+        expect(first.body).toContain("listen 127.0.0.1:8088 default_server;");
+        for (const s of servers(conf)) expect(s.body).toMatch(/^    listen 127\.0\.0\.1:8088( default_server)?;$/m);
+        expect(conf.match(/listen /g)).toHaveLength(servers(conf).length);
         expect(first.body).toContain("return 404;");
         expect(conf).not.toMatch(/autoindex on/);
     });
@@ -64,7 +66,8 @@ describe("renderWkdNginxConf", () => {
 
     it("refuses text that is not a hostname, port or path (it is spliced into nginx syntax)", () => {
         expect(() => renderWkdNginxConf({ ...args, domains: [d("example.com; evil")] })).toThrow(/not a lowercase hostname/);
-        expect(() => renderWkdNginxConf({ ...args, listenPort: 0 })).toThrow(/bad listen port/);
+        expect(() => renderWkdNginxConf({ ...args, listen: { address: "127.0.0.1", port: 0 } })).toThrow(/bad listen port/);
+        expect(() => renderWkdNginxConf({ ...args, listen: { address: "[::1]; x", port: 80 } })).toThrow(/bad listen address/);
         expect(() => renderWkdNginxConf({ ...args, root: "/srv/x; y" })).toThrow(/bad root/);
     });
 });

@@ -53,7 +53,12 @@ function handle(socket, port, logFile) {
                 return;
             }
             if (cmd === "SOURCE") {
-                sendRandom(socket, Number(arg), entry);
+                const sourceHash = crypto.createHash("sha256");
+                sendRandom(socket, Number(arg), sourceHash, (sent) => {
+                    entry.sent = sent;
+                    entry.sha256 = sourceHash.digest("hex");
+                    socket.end();
+                });
                 return;
             }
             if (cmd !== "SINK") {
@@ -75,8 +80,8 @@ function handle(socket, port, logFile) {
     });
 }
 
-function sendRandom(socket, total, entry) {
-    const hash = crypto.createHash("sha256");
+/** Writes `total` random bytes (respecting backpressure), feeding each chunk to `hash`, then calls done. */
+function sendRandom(socket, total, hash, done) {
     let sent = 0;
     const pump = () => {
         while (sent < total) {
@@ -85,9 +90,7 @@ function sendRandom(socket, total, entry) {
             sent += chunk.length;
             if (!socket.write(chunk)) return socket.once("drain", pump);
         }
-        entry.sent = sent;
-        entry.sha256 = hash.digest("hex");
-        socket.end();
+        done(sent);
     };
     pump();
 }
@@ -109,16 +112,7 @@ function client(mode, host, port, bytes, timeoutMs) {
         else if (mode === "source") socket.write(`SOURCE ${bytes}\n`);
         else {
             socket.write(`SINK ${bytes}\n`);
-            let sent = 0;
-            const pump = () => {
-                while (sent < bytes) {
-                    const chunk = crypto.randomBytes(Math.min(CHUNK, bytes - sent));
-                    hash.update(chunk);
-                    sent += chunk.length;
-                    if (!socket.write(chunk)) return socket.once("drain", pump);
-                }
-            };
-            pump();
+            sendRandom(socket, bytes, hash, () => {});
         }
     });
     socket.on("data", (d) => {
