@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
 import { Background, waitFor } from "../lab/harness";
-import { eventually } from "./lab/eventually";
 import { REMOTE_AUTHSERV_ID, REMOTE_USER } from "./lab/internet";
 import { authenticationResults, headerValues, testMessage } from "./lab/message";
 import { Postfix } from "./lab/postfix";
@@ -43,7 +42,7 @@ describeRoot("e2e: the rendered topology carries real mail both ways", () => {
         expect(left).toEqual([]);
     });
 
-    it("inbound: a remote server finds the MX in DNS, goes through HAProxy and the tunnel; Mailu logs its real address and the message is in the mailbox", async () => {
+    it("inbound: a remote server finds the MX in DNS, goes through HAProxy and the tunnel; Mailu logs its real address and the message is in the mailbox", () => {
         const { remote, remoteAddress } = ml.internet;
         const message = testMessage(REMOTE_USER, user, "inbound mail reaches the mailbox");
         // No --server: swaks looks up the MX of the recipient's domain, like any sending MTA.
@@ -52,7 +51,7 @@ describeRoot("e2e: the rendered topology carries real mail both ways", () => {
         // HAProxy on the VPS took the connection from the remote and handed it to Mailu over wg0.
         // tcplog: `<client>:<port> [<date>] <frontend> <backend>/<server> ...`
         const session = new RegExp(`^${remoteAddress.replace(/\./g, "\\.")}:\\d+ \\[[^\\]]+\\] \\S+ \\S+/\\S+ `, "m");
-        await eventually(() => session.test(ml.vps.haproxy.output()), 10_000, () => `HAProxy logged no session from ${remoteAddress}:\n${ml.vps.haproxy.output()}`);
+        waitFor(() => session.test(ml.vps.haproxy.log()), 10_000, `HAProxy logged no session from ${remoteAddress}:\n${ml.vps.haproxy.log()}`);
 
         const stored = ml.home.standIn.waitForMessage(user, message.messageId, 30_000);
         expect(headerValues(stored.text, "Subject")).toEqual([message.subject]);

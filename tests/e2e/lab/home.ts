@@ -14,7 +14,7 @@ import { REPO_ROOT } from "../../helpers/stack";
 import { Host, Lab } from "../../lab/harness";
 import { dockerBridge } from "./docker";
 import { connectSite, Internet, useResolver } from "./internet";
-import { frontPublishedPorts, proxyProtocolPorts } from "./mailuRender";
+import { frontPublishedPorts, mailuHostname, proxyProtocolPorts } from "./mailuRender";
 import { SigningKey, startDkimSigner } from "./milters";
 import { Postfix } from "./postfix";
 import { RenderedStack } from "./rendered";
@@ -53,7 +53,7 @@ export function buildHome(lab: Lab, internet: Internet, rendered: RenderedStack,
 
     const signer = startDkimSigner(container, path.join(lab.dir, "smtp-opendkim"), signingKeys(rendered), 8891);
     const standIn = new Postfix(lab, container, path.join(lab.dir, "postfix-mailu"), {
-        hostname: model.mailHost,
+        hostname: mailuHostname(rendered),
         listen: containerAddress,
         mailboxes: model.users.map((u) => u.address),
         aliases: Object.fromEntries(model.aliases.map((al) => [al.address, al.destinations])),

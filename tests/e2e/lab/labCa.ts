@@ -3,7 +3,7 @@
  * Traefik would ask for certificates. Only lab hosts that install its certificate in their private
  * /etc trust it; the machine's own trust store is never touched.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { run } from "../../lab/harness";
 
@@ -38,8 +38,8 @@ export class LabCa {
         const keyFile = `${base}.key`;
         const certFile = `${base}.crt`;
         run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${names[0]}`, "-keyout", keyFile, "-out", `${base}.csr`]);
-        run(["openssl", "x509", "-req", "-in", `${base}.csr`, "-CA", this.certFile, "-CAkey", this.keyFile, "-set_serial", String(this.serial++), "-days", "2", "-out", certFile,
-            "-extfile", "/dev/stdin"], { input: `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\n` });
+        writeFileSync(`${base}.ext`, `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
+        run(["openssl", "x509", "-req", "-in", `${base}.csr`, "-CA", this.certFile, "-CAkey", this.keyFile, "-set_serial", String(this.serial++), "-days", "2", "-out", certFile, "-extfile", `${base}.ext`]);
         return { certFile, keyFile };
     }
 }

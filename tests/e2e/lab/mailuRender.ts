@@ -1,6 +1,7 @@
 /**
- * What the rendered Mailu files tell the lab's stand-in for Mailu (which cannot run here): which
- * ports its front publishes, and on which address, and which of them expect a PROXY v2 header.
+ * What the rendered Mailu files tell the lab's stand-in for Mailu (which cannot run here): its host
+ * name, which ports its front publishes, and on which address, and which of them expect a PROXY v2
+ * header.
  */
 import { composeServices } from "./compose";
 import { PublishedPort } from "./docker";
@@ -35,4 +36,11 @@ export function proxyProtocolPorts(rendered: RenderedStack): number[] {
     const value = mailuEnv(rendered).PROXY_PROTOCOL;
     if (value === undefined) throw new Error(`${MAILU_ENV} has no PROXY_PROTOCOL`);
     return value.split(",").filter(Boolean).map(Number);
+}
+
+/** Mailu's own name in SMTP (banner, HELO, Received): the first of `HOSTNAMES`. */
+export function mailuHostname(rendered: RenderedStack): string {
+    const first = mailuEnv(rendered).HOSTNAMES?.split(",")[0];
+    if (!first) throw new Error(`${MAILU_ENV} has no HOSTNAMES`);
+    return first;
 }

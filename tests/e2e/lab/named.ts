@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Place, waitFor } from "../../lab/harness";
+import { spawnLogged } from "./logged";
 
 export interface ZoneText {
     /** Zone name, no trailing dot. */
@@ -32,13 +33,13 @@ export function startNamed(place: Place, dir: string, address: string, zones: re
     for (const z of zones) writeFileSync(path.join(dir, `${z.name}.zone`), z.text);
     writeFileSync(path.join(dir, "named.conf"), conf.join("\n"));
     // -g: foreground, logs to stderr, no setuid (its files are in the lab's root-owned directory).
-    const named = place.spawn(["named", "-g", "-c", path.join(dir, "named.conf")]);
+    const named = spawnLogged(place, ["named", "-g", "-c", path.join(dir, "named.conf")], path.join(dir, "named.log"));
     for (const z of zones) {
         const answers = () => place.run(["dig", "+short", "+time=1", "+tries=1", `@${address}`, z.name, "SOA"], { allowFailure: true }).stdout.trim() !== "";
         try {
             waitFor(answers, 10_000, "");
         } catch {
-            throw new Error(`named does not serve ${z.name} after 10 s\n--- named\n${named.output()}`);
+            throw new Error(`named does not serve ${z.name} after 10 s\n--- named\n${named.log()}`);
         }
     }
 }

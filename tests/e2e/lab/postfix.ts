@@ -9,7 +9,8 @@
  */
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { Background, Lab, Place, waitFor } from "../../lab/harness";
+import { Lab, Place, waitFor } from "../../lab/harness";
+import { LoggedProcess, spawnLogged } from "./logged";
 import { userId } from "./users";
 
 /** `nobody`: Maildirs belong to it (Postfix refuses to deliver as root). */
@@ -42,7 +43,7 @@ export class Postfix {
     readonly conf: string;
     readonly logFile: string;
     private readonly mailRoot: string;
-    private process?: Background;
+    private master?: LoggedProcess;
 
     constructor(
         private readonly lab: Lab,
@@ -106,7 +107,7 @@ export class Postfix {
 
     /** Starts the instance and waits until its master says it runs. */
     start(): void {
-        this.process = this.place.spawn(["postfix", "-c", this.conf, "start-fg"]);
+        this.master = spawnLogged(this.place, ["postfix", "-c", this.conf, "start-fg"], path.join(this.dir, "master.log"));
         this.waitForLog(/daemon started -- version/, 15_000);
         const pidFile = path.join(this.dir, "queue", "pid", "master.pid");
         this.lab.adopt(Number(readFileSync(pidFile, "utf8").trim()));
@@ -123,7 +124,7 @@ export class Postfix {
         try {
             waitFor(() => (match = this.log().slice(fromOffset).match(pattern)) !== null, timeoutMs, "");
         } catch {
-            throw new Error(`postfix ${this.options.hostname}: no log line matching ${pattern} within ${timeoutMs} ms\n--- maillog\n${this.log().slice(fromOffset)}\n--- master\n${this.process?.output() ?? ""}`);
+            throw new Error(`postfix ${this.options.hostname}: no log line matching ${pattern} within ${timeoutMs} ms\n--- maillog\n${this.log().slice(fromOffset)}\n--- master\n${this.master?.log() ?? ""}`);
         }
         return match!;
     }

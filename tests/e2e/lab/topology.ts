@@ -8,7 +8,7 @@
  *   egress SNAT, firewall                       from the home range)     br-mailu: "Mailu" Postfix
  *
  * Built from `npm run render -- --include-secrets` and the stack's config model; each host in its
- * own network and mount namespace. {@link MailLab.cleanup} removes everything, by PID and name.
+ * own network and mount namespace. {@link cleanupMailLab} removes everything, by PID and name.
  */
 import { chmodSync } from "node:fs";
 import * as path from "node:path";
@@ -22,18 +22,23 @@ import { RenderedStack } from "./rendered";
 import { buildVps, Vps } from "./vps";
 import { Wireguard } from "./wireguard";
 
-export interface MailLab {
+/** The Internet side and the VPS: what mail and web clients out there reach. */
+export interface GatewayLab {
     readonly lab: Lab;
     readonly model: Model;
     readonly rendered: RenderedStack;
     readonly internet: Internet;
     readonly vps: Vps;
-    readonly home: Home;
     readonly wireguard: Wireguard;
 }
 
-/** Builds the lab; on any failure it removes what it built and rethrows. */
-export function buildMailLab(tag: string): MailLab {
+/** The whole topology: the gateway lab plus the home server. */
+export interface MailLab extends GatewayLab {
+    readonly home: Home;
+}
+
+/** Builds the Internet and the VPS; on any failure it removes what it built and rethrows. */
+export function buildGatewayLab(tag: string): GatewayLab {
     const lab = new Lab(tag);
     try {
         // Postfix's unprivileged users must reach their queues, logs and mailboxes below it.
@@ -48,10 +53,20 @@ export function buildMailLab(tag: string): MailLab {
         });
         const wireguard = new Wireguard(lab);
         const vps = buildVps(lab, internet, rendered, model, wireguard);
-        const home = buildHome(lab, internet, rendered, model, wireguard);
-        return { lab, model, rendered, internet, vps, home, wireguard };
+        return { lab, model, rendered, internet, vps, wireguard };
     } catch (err) {
         lab.cleanup();
+        throw err;
+    }
+}
+
+/** Builds the whole topology; on any failure it removes what it built and rethrows. */
+export function buildMailLab(tag: string): MailLab {
+    const gateway = buildGatewayLab(tag);
+    try {
+        return { ...gateway, home: buildHome(gateway.lab, gateway.internet, gateway.rendered, gateway.model, gateway.wireguard) };
+    } catch (err) {
+        gateway.lab.cleanup();
         throw err;
     }
 }

@@ -8,9 +8,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { Background, Host } from "../../lab/harness";
+import { Host } from "../../lab/harness";
 import { LabCa } from "./labCa";
 import { waitListening } from "./listening";
+import { LoggedProcess, spawnLogged } from "./logged";
 
 interface TraefikStatic {
     readonly entryPoints: Record<string, { readonly address: string }>;
@@ -54,7 +55,7 @@ export function httpsRoutes(staticYaml: string, dynamicYaml: string): HttpsRoute
 }
 
 /** Starts nginx serving `routes` with lab-CA certificates; returns once it listens. */
-export function startTraefikStandIn(host: Host, dir: string, routes: readonly HttpsRoute[], ca: LabCa): Background {
+export function startTraefikStandIn(host: Host, dir: string, routes: readonly HttpsRoute[], ca: LabCa): LoggedProcess {
     mkdirSync(dir, { recursive: true });
     const servers = routes.flatMap((r) => {
         const cert = ca.issue(r.hosts);
@@ -67,6 +68,7 @@ export function startTraefikStandIn(host: Host, dir: string, routes: readonly Ht
             `        ssl_certificate_key ${cert.keyFile};`,
             "        location / {",
             `            proxy_pass ${r.upstream};`,
+            "            proxy_http_version 1.1;",
             // Traefik passes the client's Host header on (passHostHeader defaults to true).
             "            proxy_set_header Host $host;",
             "        }",
@@ -87,9 +89,9 @@ export function startTraefikStandIn(host: Host, dir: string, routes: readonly Ht
     const file = path.join(dir, "nginx.conf");
     writeFileSync(file, conf);
     host.run(["nginx", "-t", "-q", "-c", file]);
-    const nginx = host.spawn(["nginx", "-c", file, "-g", "daemon off;"]);
+    const nginx = spawnLogged(host, ["nginx", "-c", file, "-g", "daemon off;"], path.join(dir, "nginx.log"));
     for (const port of new Set(routes.map((r) => Number(r.listen.split(":").pop())))) {
-        waitListening(host, port, "the Traefik stand-in (nginx)", nginx.output);
+        waitListening(host, port, "the Traefik stand-in (nginx)", nginx.log);
     }
     return nginx;
 }
