@@ -10,7 +10,7 @@ import { Background, waitFor } from "../lab/harness";
 import { REMOTE_AUTHSERV_ID, REMOTE_USER } from "./lab/internet";
 import { authenticationResults, headerValues, testMessage } from "./lab/message";
 import { Postfix } from "./lab/postfix";
-import { buildMailLab, cleanupMailLab, MailLab } from "./lab/topology";
+import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 
 const PROBE = path.join(__dirname, "..", "lab", "harness", "tcp-probe.js");
 /** A non-SMTP service on the remote host (the probe answers with the peer address it sees). */
@@ -37,9 +37,7 @@ describeRoot("e2e: the rendered topology carries real mail both ways", () => {
     }, 180_000);
 
     afterAll(() => {
-        const left = cleanupMailLab(ml?.lab);
-        process.stderr.write(`e2e mail: ${((Date.now() - started) / 1000).toFixed(1)} s wall, leftover namespaces: ${left.length ? left.join(" ") : "none"}\n`);
-        expect(left).toEqual([]);
+        expect(cleanupLab(ml?.lab, "e2e mail", started)).toEqual([]);
     });
 
     it("inbound: a remote server finds the MX in DNS, goes through HAProxy and the tunnel; Mailu logs its real address and the message is in the mailbox", () => {

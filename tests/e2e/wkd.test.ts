@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
 import { Host, Lab, run } from "../lab/harness";
 import { startHttpsFront } from "./lab/vps";
-import { buildGatewayLab, cleanupMailLab, GatewayLab } from "./lab/topology";
+import { buildGatewayLab, cleanupLab, GatewayLab } from "./lab/topology";
 
 /** Fingerprints (colon listing `fpr` records) of the primary keys in gpg output. */
 const fingerprints = (colons: string) => colons.split("\n").filter((l) => l.startsWith("fpr:")).map((l) => l.split(":")[9]);
@@ -52,9 +52,7 @@ describeRoot("e2e: WKD and MTA-STS over HTTPS through the VPS", () => {
     }, 180_000);
 
     afterAll(() => {
-        const left = cleanupMailLab(gw?.lab);
-        process.stderr.write(`e2e wkd: ${((Date.now() - started) / 1000).toFixed(1)} s wall, leftover namespaces: ${left.length ? left.join(" ") : "none"}\n`);
-        expect(left).toEqual([]);
+        expect(cleanupLab(gw?.lab, "e2e wkd", started)).toEqual([]);
     });
 
     it("gpg --locate-external-keys finds each published user's key by WKD, and it is the configured key", () => {

@@ -41,20 +41,15 @@ export function startDkimSigner(place: Place, dir: string, keys: readonly Signin
     }
     writeFileSync(path.join(dir, "KeyTable"), keyTable.join("\n") + "\n");
     writeFileSync(path.join(dir, "SigningTable"), signingTable.join("\n") + "\n");
-    const conf = writeConf(dir, "opendkim.conf", {
+    return startMilter(place, dir, "opendkim", port, {
         Mode: "s",
-        Socket: `inet:${port}@127.0.0.1`,
         KeyTable: `file:${path.join(dir, "KeyTable")}`,
         SigningTable: `refile:${path.join(dir, "SigningTable")}`,
         Canonicalization: "relaxed/relaxed",
         OversignHeaders: "From",
         // The lab's scratch directory is under /tmp, which OpenDKIM calls unsafe for keys.
         RequireSafeKeys: "false",
-        Syslog: "false",
-        UserID: "opendkim",
     });
-    place.spawn(["opendkim", "-f", "-x", conf]);
-    return listening(place, port, "opendkim (signer)");
 }
 
 /** OpenDKIM verifying signatures; its Authentication-Results carry `authservId`. */
@@ -64,17 +59,7 @@ export function startDkimVerifier(place: Place, dir: string, authservId: string,
     // special-use names (RFC 6761 `test.`); the lab's own resolver is the only authority here.
     const unbound = path.join(dir, "unbound.conf");
     writeFileSync(unbound, 'server:\n  local-zone: "test." nodefault\n');
-    const conf = writeConf(dir, "opendkim.conf", {
-        Mode: "v",
-        Socket: `inet:${port}@127.0.0.1`,
-        AuthservID: authservId,
-        Nameservers: resolver,
-        ResolverConfiguration: unbound,
-        Syslog: "false",
-        UserID: "opendkim",
-    });
-    place.spawn(["opendkim", "-f", "-x", conf]);
-    return listening(place, port, "opendkim (verifier)");
+    return startMilter(place, dir, "opendkim", port, { Mode: "v", AuthservID: authservId, Nameservers: resolver, ResolverConfiguration: unbound });
 }
 
 /**
@@ -84,8 +69,7 @@ export function startDkimVerifier(place: Place, dir: string, authservId: string,
  */
 export function startDmarcVerifier(place: Place, dir: string, authservId: string, port: number): MilterSocket {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const conf = writeConf(dir, "opendmarc.conf", {
-        Socket: `inet:${port}@127.0.0.1`,
+    return startMilter(place, dir, "opendmarc", port, {
         AuthservID: authservId,
         TrustedAuthservIDs: authservId,
         SPFIgnoreResults: "false",
@@ -93,11 +77,7 @@ export function startDmarcVerifier(place: Place, dir: string, authservId: string
         PublicSuffixList: "/usr/share/publicsuffix/public_suffix_list.dat",
         // The default ignores 127.0.0.1 only; nothing arrives from there, but be explicit.
         IgnoreHosts: "/dev/null",
-        Syslog: "false",
-        UserID: "opendmarc",
     });
-    place.spawn(["opendmarc", "-f", "-c", conf]);
-    return listening(place, port, "opendmarc");
 }
 
 /**
@@ -131,14 +111,15 @@ export function spfPolicyService(dir: string, authservId: string): { service: st
     };
 }
 
-function writeConf(dir: string, name: string, settings: Record<string, string>): string {
-    const file = path.join(dir, name);
-    writeFileSync(file, Object.entries(settings).map(([k, v]) => `${k} ${v}`).join("\n") + "\n");
-    return file;
-}
-
-/** Waits for the milter and returns its socket as Postfix names it. */
-function listening(place: Place, port: number, what: string): MilterSocket {
-    waitListening(place, port, what);
+/**
+ * Writes `<daemon>.conf` (listening on the namespace's loopback, no syslog, dropping root for the
+ * package's user), starts the daemon in the foreground and returns its socket as Postfix names it.
+ */
+function startMilter(place: Place, dir: string, daemon: "opendkim" | "opendmarc", port: number, settings: Record<string, string>): MilterSocket {
+    const conf = path.join(dir, `${daemon}.conf`);
+    const all = { Socket: `inet:${port}@127.0.0.1`, ...settings, Syslog: "false", UserID: daemon };
+    writeFileSync(conf, Object.entries(all).map(([k, v]) => `${k} ${v}`).join("\n") + "\n");
+    place.spawn([daemon, "-f", daemon === "opendkim" ? "-x" : "-c", conf]);
+    waitListening(place, port, daemon);
     return `inet:127.0.0.1:${port}`;
 }

@@ -8,7 +8,7 @@
  *   egress SNAT, firewall                       from the home range)     br-mailu: "Mailu" Postfix
  *
  * Built from `npm run render -- --include-secrets` and the stack's config model; each host in its
- * own network and mount namespace. {@link cleanupMailLab} removes everything, by PID and name.
+ * own network and mount namespace. {@link cleanupLab} removes everything, by PID and name.
  */
 import { chmodSync } from "node:fs";
 import * as path from "node:path";
@@ -71,11 +71,15 @@ export function buildMailLab(tag: string): MailLab {
     }
 }
 
-/** Removes the lab and reports what it left behind (nothing, or the test fails). */
-export function cleanupMailLab(lab: Lab | undefined): string[] {
-    if (!lab) return [];
-    lab.cleanup();
-    return lab.leftovers();
+/**
+ * Removes the lab, writes one line with its wall time (from `startedAt`, ms) and what it left
+ * behind, and returns the leftovers (none, or the suite fails).
+ */
+export function cleanupLab(lab: Lab | undefined, name: string, startedAt: number): string[] {
+    lab?.cleanup();
+    const left = lab?.leftovers() ?? [];
+    process.stderr.write(`${name}: ${((Date.now() - startedAt) / 1000).toFixed(1)} s wall, leftover namespaces: ${left.length ? left.join(" ") : "none"}\n`);
+    return left;
 }
 
 /** The address of the synthetic NS in a rendered zone file: where the lab's DNS server listens. */
