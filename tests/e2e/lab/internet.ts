@@ -21,8 +21,7 @@ const REMOTE_MX_HOST = `mx.${REMOTE_DOMAIN}`;
 export const REMOTE_AUTHSERV_ID = REMOTE_DOMAIN;
 
 export interface InternetPlan {
-    /** Public addresses of the two sites the ISP connects (the dev stack's VPS IP and home WAN IP). */
-    readonly vpsPublicIp: string;
+    /** The home line's public address (the dev stack's home WAN IP): its /24 is the ISP's home range. */
     readonly homeWanIp: string;
     /** The DNS server's address (the NS glue the rendered zone files carry). */
     readonly dnsAddress: string;

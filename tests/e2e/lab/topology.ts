@@ -46,7 +46,6 @@ export function buildGatewayLab(tag: string): GatewayLab {
         const model = devModel();
         const rendered = RenderedStack.render(path.join(lab.dir, "render"));
         const internet = buildInternet(lab, {
-            vpsPublicIp: model.addresses.vpsPublicIp,
             homeWanIp: model.addresses.homeWanIp,
             dnsAddress: nameServerGlue(rendered, model.cloudflare.zones[0].name),
             zones: [...model.cloudflare.zones.map((z) => ({ name: z.name, text: rendered.zoneFile(z.name) })), ptrZone(rendered)],
