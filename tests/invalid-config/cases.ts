@@ -5,6 +5,7 @@
  */
 import type { ConfigChange } from "../helpers/stack";
 import { devValue } from "../helpers/stack";
+import { MAILU_CASES } from "./mailu";
 
 export interface InvalidCase {
     readonly title: string;
@@ -69,4 +70,4 @@ export const FOUNDATION_CASES: InvalidCase[] = [
 ];
 
 /** Every case of every issue; issues add their arrays here. */
-export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES];
+export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...MAILU_CASES];
