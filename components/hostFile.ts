@@ -48,7 +48,8 @@ export interface PushFileOptions {
  * Installs one host file. Secret content is filled in inside an apply and stays a secret Output all
  * the way to stdin; the command string never contains content.
  */
-export function pushHostFile(name: string, file: HostFile, opts: PushFileOptions): command.remote.Command {
+export function pushHostFile(name: string, file: HostFile | pulumi.Output<HostFile>, opts: PushFileOptions): command.remote.Command {
+    if (pulumi.Output.isInstance(file)) return pushComputedHostFile(name, file, opts);
     const names = placeholdersIn(file.content);
     const content: pulumi.Output<string> = names.length
         ? pulumi.secret(
@@ -68,6 +69,28 @@ export function pushHostFile(name: string, file: HostFile, opts: PushFileOptions
             create: installFileCommand(file, opts.ssh.user),
             stdin: content,
             triggers: [content.apply((c) => sha256(c))],
+        },
+        { parent: opts.parent, dependsOn: opts.dependsOn },
+    );
+}
+
+/**
+ * A host file whose content is computed from other resources' outputs (a peer's public key): the
+ * same install step, with the command string and content resolved inside the Output. Such files
+ * carry no secrets (a secret computed file would need the placeholder path above).
+ */
+function pushComputedHostFile(name: string, file: pulumi.Output<HostFile>, opts: PushFileOptions): command.remote.Command {
+    const checked = file.apply((f) => {
+        if (f.secret || placeholdersIn(f.content).length) throw new Error(`${name}: a computed host file cannot carry secrets`);
+        return f;
+    });
+    return new command.remote.Command(
+        name,
+        {
+            connection: sshConnection(opts.ssh),
+            create: checked.apply((f) => installFileCommand(f, opts.ssh.user)),
+            stdin: checked.apply((f) => f.content),
+            triggers: [checked.apply((f) => sha256(f.content))],
         },
         { parent: opts.parent, dependsOn: opts.dependsOn },
     );
