@@ -44,3 +44,5 @@ export const webmailUrl = mail.webmailUrl;
 export const mailuImages = mail.images;
 /** Accounts Mailu has beyond the stack config (kept, or deleted when homemail:mailu.pruneRemoved). */
 export const mailAccountsReport = mail.accountsReport;
+/** Mailu's REST API token (secret), when homemail:mailu.api is on. */
+export const mailApiToken = mail.apiToken;
