@@ -270,53 +270,37 @@ export function renderMailuCompose(model: MailuModel, digests: Readonly<Record<s
     const envFile = [MAILU_ENV_PATH, MAILU_SECRETS_ENV_PATH].map((p) => p.slice(MAILU_DIR.length + 1));
     const dns = [a.mailuResolver];
     const base = (service: string) => ({ image: images[service], restart: "always" });
+    /** A Mailu service on the default network: both env files, its volumes, the resolver as DNS. */
+    const mailuService = (service: string, volumes: string[], dependsOn: string[], extra: Record<string, unknown> = {}) => ({
+        ...base(service),
+        ...extra,
+        env_file: envFile,
+        volumes,
+        depends_on: dependsOn,
+        dns,
+    });
     const webmail = m.webmail !== "none";
 
     const services: Record<string, unknown> = {
         redis: { ...base("redis"), volumes: [`${root}/redis:/data`], depends_on: ["resolver"], dns },
-        front: {
-            ...base("front"),
-            env_file: envFile,
+        front: mailuService("front", [`${root}/certs:/certs`, `${root}/overrides/nginx:/overrides:ro`], ["resolver"], {
             // Published on the WireGuard address only: 0.0.0.0 with Docker's userland proxy would let
             // anyone reach Mailu from an address it trusts (an open relay, as Mailu's docs warn).
             ports: [...model.ports]
                 .sort((x, y) => x.homePort - y.homePort)
                 .map((r) => `${a.wgSpoke}:${r.homePort}:${r.homePort}`),
             networks: ["default", ...(webmail ? ["webmail"] : []), ...(m.webdav ? ["radicale"] : [])],
-            volumes: [`${root}/certs:/certs`, `${root}/overrides/nginx:/overrides:ro`],
-            depends_on: ["resolver"],
-            dns,
-        },
+        }),
         resolver: { ...base("resolver"), env_file: envFile, networks: { default: { ipv4_address: a.mailuResolver } } },
-        admin: {
-            ...base("admin"),
-            env_file: envFile,
-            volumes: [`${root}/data:/data`, `${root}/dkim:/dkim`],
-            depends_on: ["redis", "resolver"],
-            dns,
-        },
-        imap: {
-            ...base("imap"),
-            env_file: envFile,
-            volumes: [`${root}/mail:/mail`, `${root}/overrides/dovecot:/overrides:ro`],
-            depends_on: ["front", "resolver"],
-            dns,
-        },
-        smtp: {
-            ...base("smtp"),
-            env_file: envFile,
-            volumes: [`${root}/mailqueue:/queue`, `${root}/overrides/postfix:/overrides:ro`],
-            depends_on: ["front", "resolver"],
-            dns,
-        },
-        antispam: {
-            ...base("antispam"),
-            hostname: "antispam",
-            env_file: envFile,
-            volumes: [`${root}/filter:/var/lib/rspamd`, `${root}/overrides/rspamd:/overrides:ro`],
-            depends_on: ["front", "redis", "resolver", ...(m.antivirus ? ["antivirus"] : [])],
-            dns,
-        },
+        admin: mailuService("admin", [`${root}/data:/data`, `${root}/dkim:/dkim`], ["redis", "resolver"]),
+        imap: mailuService("imap", [`${root}/mail:/mail`, `${root}/overrides/dovecot:/overrides:ro`], ["front", "resolver"]),
+        smtp: mailuService("smtp", [`${root}/mailqueue:/queue`, `${root}/overrides/postfix:/overrides:ro`], ["front", "resolver"]),
+        antispam: mailuService(
+            "antispam",
+            [`${root}/filter:/var/lib/rspamd`, `${root}/overrides/rspamd:/overrides:ro`],
+            ["front", "redis", "resolver", ...(m.antivirus ? ["antivirus"] : [])],
+            { hostname: "antispam" },
+        ),
     };
     if (m.antivirus) {
         services.antivirus = { ...base("antivirus"), volumes: [`${root}/clamav:/var/lib/clamav`], depends_on: ["resolver"], dns };
@@ -325,15 +309,10 @@ export function renderMailuCompose(model: MailuModel, digests: Readonly<Record<s
         services.webdav = { ...base("webdav"), volumes: [`${root}/dav:/data`], networks: ["radicale"] };
     }
     if (m.fetchmail) {
-        services.fetchmail = {
-            ...base("fetchmail"),
-            env_file: envFile,
-            volumes: [`${root}/data/fetchmail:/data`],
-            depends_on: ["admin", "smtp", "imap", "resolver"],
-            dns,
-        };
+        services.fetchmail = mailuService("fetchmail", [`${root}/data/fetchmail:/data`], ["admin", "smtp", "imap", "resolver"]);
     }
     if (webmail) {
+        // On its own network with the front only (as Mailu's setup does); no DNS override needed.
         services.webmail = {
             ...base("webmail"),
             env_file: envFile,
