@@ -27,6 +27,7 @@ import {
     fillImportSecrets,
     mailuImages,
     mailuUrls,
+    pinnedMailuImages,
     renderMailuAccounts,
     renderMailuCompose,
     renderMailuEnv,
@@ -103,7 +104,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         // ---- images, pulled on the home server through Docker over SSH; digests recorded ----
         const provider = new docker.Provider(
             `${name}-docker`,
-            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"] },
+            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"] },
             { parent: this },
         );
         const pulled = mailuImages(model).map(({ service, ref }) => ({
@@ -114,9 +115,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
                 { parent: this, provider, dependsOn: [preflight] },
             ),
         }));
-        const digests = pulumi.all(pulled.map((p) => p.image.repoDigest)).apply((ds) =>
-            Object.fromEntries(pulled.map((p, i) => [p.ref, digestOf(p.ref, ds[i])])),
-        );
+        const repoDigests = pulumi.all(pulled.map((p) => p.image.repoDigest)).apply((ds) => Object.fromEntries(pulled.map((p, i) => [p.ref, ds[i]])));
 
         // ---- secrets ----
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 32, special: false }, { parent: this });
@@ -142,7 +141,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         const envFile = push(env, env.path, [preflight]);
         const accounts = renderMailuAccounts(model);
         const accountsFile = push(accounts, accounts.path, [preflight]);
-        const compose = digests.apply((d) => renderMailuCompose(model, d));
+        const compose = repoDigests.apply((d) => renderMailuCompose(model, d));
         // After the env files: `docker compose config` on the staged file reads them.
         const composeFile = push(compose, MAILU_COMPOSE_PATH, [secretsEnvFile, envFile]);
 
@@ -176,7 +175,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         );
         this.adminUrl = pulumi.output(urls.admin);
         this.webmailUrl = pulumi.output(urls.webmail);
-        this.images = digests.apply((d) => Object.fromEntries(mailuImages(model).map(({ service, ref }) => [service, `${ref}@${d[ref]}`])));
+        this.images = repoDigests.apply((d) => pinnedMailuImages(model, d));
         this.accountsReport = reconcile.stdout;
         this.apiToken = apiToken ? pulumi.secret(apiToken.result) : pulumi.output(undefined);
         this.registerOutputs({
@@ -188,13 +187,6 @@ export class HomeMailServer extends pulumi.ComponentResource {
             apiToken: this.apiToken,
         });
     }
-}
-
-/** The `sha256:<hex>` of a RemoteImage's repoDigest (`repo@sha256:<hex>`, or the bare digest). */
-function digestOf(ref: string, repoDigest: string): string {
-    const m = /sha256:[0-9a-f]{64}$/.exec(repoDigest ?? "");
-    if (!m) throw new Error(`HomeMailServer: no sha256 digest recorded for ${ref} (got "${repoDigest}")`);
-    return m[0];
 }
 
 function asRoot(ssh: SshTarget, cmd: string): string {

@@ -42,10 +42,17 @@ export const DEFAULTS = Object.freeze({
     /** RFC 2142 role addresses plus postmaster (RFC 5321). */
     standardAliasLocalParts: ["abuse", "hostmaster", "noc", "postmaster", "security", "webmaster"] as const,
     images: {
-        /** Newest Traefik v3 line confirmed: v3.6.21 (shipped in Traefik Hub v3.19.10, 2026-06). */
-        traefik: "v3.6.21",
-        /** HAProxy 3.2 LTS (the blog post runs 3.2.7). */
-        haproxy: "3.2.7",
+        /**
+         * Newest Traefik v3 line confirmed: v3.7.16, the default of the official Traefik Helm chart
+         * v42.1.2 (released 2026-10-21; "Traefik Proxy: v3.6.0 -> v3.7.16 (default)"). Before: v3.6.21
+         * (Traefik Hub v3.19.10). Never v3.5.2 (wrong PROXY protocol addresses).
+         */
+        traefik: "v3.7.16",
+        /**
+         * HAProxy 3.2 LTS, newest confirmed patch: 3.2.19 (haproxy.org/download/3.2/src, 2026-05-11).
+         * The blog post runs 3.2.7.
+         */
+        haproxy: "3.2.19",
         /** nginx mainline 1.29 (the blog post runs 1.29.3). */
         nginx: "1.29.3",
     },

@@ -210,7 +210,7 @@ export const KEYS = {
     images: {
         encoding: "json",
         schema: z.object({ traefik: str.optional(), haproxy: str.optional(), nginx: str.optional() }).strict(),
-        example: `pulumi config set --path homemail:images.traefik v3.6.21`,
+        example: `pulumi config set --path homemail:images.traefik v3.7.16`,
     },
     gateway: {
         encoding: "json",

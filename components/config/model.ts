@@ -155,6 +155,25 @@ export interface MailUser {
     readonly password: { readonly source: "config"; readonly ref: SecretRef } | { readonly source: "random" };
 }
 
+/**
+ * One address the Web Key Directory serves an OpenPGP key for, derived at parse time from the users'
+ * `openpgpPublicKey` (components/config/openpgp.ts). Public data.
+ */
+export interface WkdPublication {
+    /** Address, lowercase. */
+    readonly address: string;
+    readonly localPart: string;
+    readonly domain: string;
+    /** Primary key fingerprint, upper-case hex. */
+    readonly fingerprint: string;
+    /** The user IDs kept in the published key (those for this address). */
+    readonly userIds: readonly string[];
+    /** Config key the key came from: `homemail:users[1].openpgpPublicKey`. */
+    readonly configKey: string;
+    /** The minimal binary key served at the address's WKD URL, base64. */
+    readonly keyBase64: string;
+}
+
 /** A forwarding alias. */
 export interface MailAlias {
     /** Address, lowercase. */
@@ -255,6 +274,9 @@ export interface Model {
 
     readonly users: readonly MailUser[];
     readonly aliases: readonly MailAlias[];
+
+    /** OpenPGP Web Key Directory: every address with a published key, sorted by address. */
+    readonly wkd: { readonly publications: readonly WkdPublication[] };
 
     readonly images: ImagePins;
 

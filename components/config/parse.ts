@@ -29,6 +29,7 @@ import {
 } from "./net";
 import { NOT_OFFERED, PORT_TABLE, proxyV2Ports } from "./ports";
 import { DEFAULTS } from "./defaults";
+import { deriveWkdPublications, WkdUserInput } from "./openpgp";
 
 export interface ConfigInput {
     /** Pulumi's config map: `namespace:key` -> string value (objects as JSON). */
@@ -382,6 +383,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             : { source: "random" },
     });
     const users: MailUser[] = [];
+    const wkdUsers: WkdUserInput[] = [];
     const seenUsers = new Map<string, number>();
     (raw.users ?? []).forEach((u, i) => {
         const key = k("users", `[${i}].address`);
@@ -392,6 +394,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return;
         }
         seenUsers.set(a.address, i);
+        wkdUsers.push({ address: a.address, userConfigKey: k("users", `[${i}]`), armoredKey: u.openpgpPublicKey });
         users.push(mailUser(a, { displayName: u.displayName, quotaBytes: u.quotaBytes, openpgpPublicKey: u.openpgpPublicKey }));
     });
     for (const p of Object.keys(passwords)) {
@@ -399,8 +402,12 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             problems.add(k("userPasswords", `["${p}"]`), `sets a password for ${p}, which is not in homemail:users`, `add ${p} to homemail:users or remove the password`);
         }
     }
-    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) users.push(mailUser(admin, {}));
+    if (admin && mainDomains.has(admin.domain) && !seenUsers.has(admin.address)) {
+        wkdUsers.push({ address: admin.address, userConfigKey: k("adminAddress") }); // a user without a users[] entry
+        users.push(mailUser(admin, {}));
+    }
     users.sort((a, b) => a.address.localeCompare(b.address));
+    const wkdPublications = deriveWkdPublications({ domains: domains.map((d) => d.name), users: wkdUsers }, problems);
 
     const aliases: MailAlias[] = [];
     const aliasKeys = new Map<string, number>();
@@ -483,6 +490,19 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     const images = { traefik: image("traefik"), haproxy: image("haproxy"), nginx: image("nginx") };
     if (/^v?3\.5\.2$/.test(images.traefik)) {
         problems.add(k("images", ".traefik"), "Traefik v3.5.2 sends wrong PROXY protocol addresses", `use ${DEFAULTS.images.traefik}`);
+    } else if (IMAGE_TAG.test(images.traefik) && images.traefik !== "latest") {
+        // The gateway renders Traefik v3 configuration (tcp.serversTransports with PROXY v2) for v3.6+.
+        const v = /^v?3\.(\d+)\.\d+$/.exec(images.traefik);
+        if (!v || Number(v[1]) < 6) {
+            problems.add(k("images", ".traefik"), `"${images.traefik}" is not a Traefik v3.6 or newer release tag (homemail renders Traefik v3.6+ configuration)`, `pin a release such as ${DEFAULTS.images.traefik}`);
+        }
+    }
+    if (IMAGE_TAG.test(images.haproxy) && images.haproxy !== "latest" && !/^3\.2\.\d+(-[a-z0-9.]+)?$/.test(images.haproxy)) {
+        problems.add(k("images", ".haproxy"), `"${images.haproxy}" is not an HAProxy 3.2 LTS release tag (haproxy.cfg is kept to what 3.2 accepts)`, `pin a 3.2 release such as ${DEFAULTS.images.haproxy}`);
+    }
+    const existingDir = raw.gateway?.existingTraefikDynamicDir;
+    if (existingDir !== undefined && (existingDir === "/" || `${existingDir}/`.startsWith("/opt/homemail/gateway/"))) {
+        problems.add(k("gateway", ".existingTraefikDynamicDir"), `"${existingDir}" is homemail's own gateway directory`, "use the directory your existing Traefik's file provider watches, e.g. /opt/traefik/dynamic");
     }
     const mailuRaw = raw.mailu ?? {};
     const mailuVersion = mailuRaw.version ?? DEFAULTS.mailuVersion;
@@ -495,6 +515,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         if (path !== undefined && (!ABS_PATH.test(path) || path.split("/").includes(".."))) {
             problems.add(key, `"${path}" is not an absolute path without spaces or ".."`, "use an absolute path such as /srv/mailu");
         }
+    }
+    // The egress scripts' record of what they changed must outlive a reboot, or disable cannot undo it.
+    if (ABS_PATH.test(stateDir) && /^\/(run|var\/run|tmp|dev\/shm)(\/|$)/.test(stateDir)) {
+        problems.add(k("egress", ".stateDir"), `"${stateDir}" is emptied at reboot; disable could no longer undo what enable recorded`, `use a directory on disk, e.g. ${DEFAULTS.egressStateDir}`);
     }
 
     if (ABS_PATH.test(dataRoot) && (dataRoot === "/" || dataRoot.endsWith("/"))) {
@@ -575,6 +599,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         tlsRptAddress: tlsRpt,
         users,
         aliases,
+        wkd: { publications: wkdPublications },
         images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry, mailuRedis: DEFAULTS.mailuRedisImage, mailuAntivirus: DEFAULTS.mailuAntivirusImage },
         gateway: {
             firewall: raw.gateway?.firewall ?? true,

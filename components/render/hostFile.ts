@@ -26,6 +26,11 @@ export interface HostFile {
     /** True when the content carries secret values (then mode must deny group/other). */
     readonly secret: boolean;
     /**
+     * `base64` for a binary file (an OpenPGP key for WKD): `content` is the base64 of its bytes, which
+     * the install step decodes on the host (`base64 -d`). Unset: `content` is the file's text.
+     */
+    readonly encoding?: "base64";
+    /**
      * A command that validates the staged file before it replaces the live one; `{}` stands for the
      * staged file's path. Runs on the host. Example: `haproxy -c -f {}`.
      */
@@ -41,6 +46,8 @@ export interface FileHeader {
     readonly mode: string;
     readonly owner: string;
     readonly secret: boolean;
+    /** Present only for binary files (see {@link HostFile.encoding}). */
+    readonly encoding?: "base64";
 }
 
 const MODE = /^0[0-7]{3}$/;
@@ -85,6 +92,7 @@ export function assertValidHostFile(f: HostFile): void {
         throw new Error(`secret host file ${f.path} has mode ${f.mode}; group/other must have no access`);
     }
     if (!f.secret && placeholdersIn(f.content).length) throw new Error(`host file ${f.path} has secret placeholders but is not marked secret`);
+    if (f.encoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(f.content)) throw new Error(`host file ${f.path}: content is not base64`);
 }
 
 /**
@@ -94,7 +102,7 @@ export function assertValidHostFile(f: HostFile): void {
  */
 export function installFileCommand(f: HostFile, sshUser: string): string {
     assertValidHostFile(f);
-    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret };
+    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
     const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
     const steps = [
         "set -eu",
@@ -105,7 +113,7 @@ export function installFileCommand(f: HostFile, sshUser: string): string {
         `trap 'rm -f "$t"' EXIT`,
         `chown ${shellQuote(f.owner)} "$t"`,
         `chmod ${f.mode} "$t"`,
-        `cat > "$t"`,
+        f.encoding === "base64" ? `base64 -d > "$t"` : `cat > "$t"`,
         ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
         `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
     ];

@@ -24,6 +24,7 @@
  */
 import { stringify } from "yaml";
 import type { Model } from "../config/model";
+import { pinnedImage } from "./gatewayLayout";
 import { HostFile, secretPlaceholder } from "./hostFile";
 
 /** The slice of the model this renderer reads. */
@@ -71,13 +72,16 @@ export interface MailuImage {
     readonly service: string;
     /** `registry/name:tag`, e.g. `ghcr.io/mailu/nginx:2024.06.61`. */
     readonly ref: string;
+    /** The ref's repository and tag (`ghcr.io/mailu/nginx`, `2024.06.61`). */
+    readonly repository: string;
+    readonly tag: string;
 }
 
 /** Every service of the project for this model, in a fixed order, with its image. */
 export function mailuImages(model: MailuModel): MailuImage[] {
     const mailu = (name: string) => `${model.images.mailuRegistry}/${name}:${model.mailu.version}`;
     const m = model.mailu;
-    return [
+    const refs: { service: string; ref: string }[] = [
         { service: "redis", ref: model.images.mailuRedis },
         { service: "front", ref: mailu("nginx") },
         { service: "resolver", ref: mailu("unbound") },
@@ -90,9 +94,25 @@ export function mailuImages(model: MailuModel): MailuImage[] {
         ...(m.fetchmail ? [{ service: "fetchmail", ref: mailu("fetchmail") }] : []),
         ...(m.webmail !== "none" ? [{ service: "webmail", ref: mailu("webmail") }] : []),
     ];
+    return refs.map(({ service, ref }) => {
+        const colon = ref.lastIndexOf(":");
+        return { service, ref, repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+    });
 }
 
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+/**
+ * Each service's image as it runs, `ref@sha256:…`, from the digests Docker reported after pulling
+ * (`repoDigests`: image ref -> `RemoteImage.repoDigest`, `repo@sha256:…` or a bare `sha256:…`).
+ */
+export function pinnedMailuImages(model: MailuModel, repoDigests: Readonly<Record<string, string>>): Record<string, string> {
+    return Object.fromEntries(
+        mailuImages(model).map(({ service, ref, repository, tag }) => {
+            const reported = repoDigests[ref];
+            if (!reported) throw new Error(`mailu: no sha256 digest for image ${ref}`);
+            return [service, pinnedImage(repository, tag, reported)];
+        }),
+    );
+}
 
 // ---------------------------------------------------------------------------------------------------
 // mailu.env
@@ -253,20 +273,14 @@ export function renderMailuSecretsEnv(model: MailuModel): HostFile {
 const YAML_OPTIONS = { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN", lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 /**
- * The compose project. `digests` maps each image ref of {@link mailuImages} to its `sha256:` digest as
- * recorded at deploy; every service runs `ref@digest`.
+ * The compose project. `repoDigests` maps each image ref of {@link mailuImages} to the digest Docker
+ * reported at deploy; every service runs `ref@sha256:…` ({@link pinnedMailuImages}).
  */
-export function renderMailuCompose(model: MailuModel, digests: Readonly<Record<string, string>>): HostFile {
+export function renderMailuCompose(model: MailuModel, repoDigests: Readonly<Record<string, string>>): HostFile {
     const m = model.mailu;
     const root = m.dataRoot;
     const a = model.addresses;
-    const images = Object.fromEntries(
-        mailuImages(model).map(({ service, ref }) => {
-            const digest = digests[ref];
-            if (!digest || !DIGEST.test(digest)) throw new Error(`mailu: no sha256 digest for image ${ref}`);
-            return [service, `${ref}@${digest}`];
-        }),
-    );
+    const images = pinnedMailuImages(model, repoDigests);
     const envFile = [MAILU_ENV_PATH, MAILU_SECRETS_ENV_PATH].map((p) => p.slice(MAILU_DIR.length + 1));
     const dns = [a.mailuResolver];
     const base = (service: string) => ({ image: images[service], restart: "always" });

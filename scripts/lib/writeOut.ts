@@ -45,7 +45,7 @@ function plain(v: unknown): unknown {
 }
 
 export interface OutTree {
-    readonly files: { entry: FileEntry; content: string }[];
+    readonly files: { entry: FileEntry; content: string | Buffer }[];
     readonly records: DnsRecordOut[];
     readonly zones: Map<string, DnsRecordOut[]>;
 }
@@ -62,9 +62,12 @@ export function collect(run: ProgramRun, zoneNames: Record<string, string>, incl
             if (isSecretValue(stdin) !== header.secret) {
                 throw new Error(`${r.name}: file ${header.path} is marked secret=${header.secret} but its content ${isSecretValue(stdin) ? "is" : "is not"} a secret`);
             }
-            const content = header.secret && !includeSecrets ? `${SECRET_TEXT}\n` : String(plain(stdin) ?? "");
+            const text = header.secret && !includeSecrets ? `${SECRET_TEXT}\n` : String(plain(stdin) ?? "");
+            // A binary file travels as base64 and lands as its bytes (the install step runs `base64 -d`).
+            const content = header.encoding === "base64" && !(header.secret && !includeSecrets) ? Buffer.from(text, "base64") : text;
             const sha256 = createHash("sha256").update(content).digest("hex");
-            files.push({ entry: { ...header, sha256 }, content });
+            const { encoding: _encoding, ...entry } = header;
+            files.push({ entry: { ...entry, sha256 }, content });
         } else if (r.type === DNS_RECORD_TYPE) {
             records.push(dnsRecord(r, zoneNames));
         }

@@ -90,7 +90,7 @@ describe("HomeMailServer in the program (dev stack)", () => {
     });
 
     it("pins every service to the digest its RemoteImage recorded", () => {
-        const images = run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage");
+        const images = run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage" && r.urn.includes(`${COMPONENT}$`));
         const compose = String(plain(byName(run, "mailu-file-opt-homemail-mailu-compose.yaml").inputs.stdin));
         for (const img of images) {
             expect(compose).toContain(`"${String(plain(img.inputs.name))}@sha256:${"0".repeat(64)}"`);

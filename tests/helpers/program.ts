@@ -12,7 +12,8 @@ export function registeredCount(): number {
     return lastCount;
 }
 
-export async function runDevProgram(input: ConfigInput): Promise<ProgramRun> {
+/** `load` defaults to the real index.ts; a test may run a fixture program instead. */
+export async function runDevProgram(input: ConfigInput, load?: () => Promise<Record<string, unknown>>): Promise<ProgramRun> {
     let run: ProgramRun | undefined;
     let failure: unknown;
     lastCount = 0;
@@ -27,7 +28,7 @@ export async function runDevProgram(input: ConfigInput): Promise<ProgramRun> {
                 stack: input.stack,
                 config: { ...input.values },
                 secretKeys: [...input.secretKeys],
-                load: () => import("../../index") as Promise<Record<string, unknown>>,
+                load: load ?? (() => import("../../index") as Promise<Record<string, unknown>>),
                 onResource: (r) => seen.resources.push(r),
             });
         } catch (err) {

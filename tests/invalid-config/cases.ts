@@ -5,7 +5,10 @@
  */
 import type { ConfigChange } from "../helpers/stack";
 import { devValue } from "../helpers/stack";
+import { EGRESS_CASES } from "./egress";
+import { GATEWAY_CASES } from "./gateway";
 import { MAILU_CASES } from "./mailu";
+import { WKD_CASES } from "./wkd";
 
 export interface InvalidCase {
     readonly title: string;
@@ -70,4 +73,4 @@ export const FOUNDATION_CASES: InvalidCase[] = [
 ];
 
 /** Every case of every issue; issues add their arrays here. */
-export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...MAILU_CASES];
+export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...EGRESS_CASES, ...GATEWAY_CASES, ...WKD_CASES, ...MAILU_CASES];

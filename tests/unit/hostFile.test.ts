@@ -48,6 +48,16 @@ describe("installFileCommand", () => {
         expect(existsSync(weird.path)).toBe(true);
     });
 
+    it("decodes a binary file sent as base64 and records the encoding in the header", () => {
+        const bin: HostFile = { ...base, path: path.join(dir, "bin", "key"), mode: "0644", encoding: "base64", content: "" };
+        const bytes = Buffer.from([0x98, 0x33, 0x04, 0x00, 0xff, 0x0a, 0x0d]);
+        const r = install(bin, bytes.toString("base64"));
+        expect(r.status).toBe(0);
+        expect(readFileSync(bin.path)).toEqual(bytes);
+        expect(parseFileHeader(installFileCommand(bin, "root"))).toEqual({ host: "vps", path: bin.path, mode: "0644", owner: base.owner, secret: false, encoding: "base64" });
+        expect(() => installFileCommand({ ...bin, content: "not base64!" }, "root")).toThrow(/not base64/);
+    });
+
     it("wraps the step in sudo for a non-root SSH user", () => {
         expect(installFileCommand(base, "deploy")).toMatch(/^# homemail-file .*\nsudo -n sh -c '/);
     });

@@ -1,0 +1,95 @@
+/**
+ * The OpenPGP Web Key Directory and MTA-STS policy site on the VPS: an nginx (pinned image) in the
+ * gateway compose project (host network), serving `/opt/homemail/gateway/wkd/public` on the VPS loopback; Traefik
+ * routes `openpgpkey.<domain>` and `mta-sts.<domain>` to it with TLS from its dns-01 resolver.
+ *
+ * This component puts the site's files on the VPS (prepare directories and prune -> push every file,
+ * the server block validated by the image's `nginx -t` -> reload nginx if its config changed). The
+ * compose service and the Traefik routing data are outputs (plain data) for the gateway, which owns
+ * the compose file and the routers. Every decision is in components/render/wkdSite.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import type { SshTarget } from "./config/model";
+import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
+import { sha256 } from "./render/hostFile";
+import { ComposeService, renderWkdSite, WKD_CONF, WKD_DIR, WkdRoutes, WkdSiteModel } from "./render/wkdSite";
+
+/** Arguments of {@link WkdSite}. */
+export interface WkdSiteArgs {
+    /**
+     * The deployment model: mail domains (their `openpgpkey.` and `mta-sts.` hosts), the WKD
+     * publications derived from `homemail:users[i].openpgpPublicKey`, the mail host and
+     * `homemail:mtaSts` (the policy), `homemail:images.nginx` and the loopback listen address.
+     * Required. Example: the `Model` from `loadModel()`.
+     */
+    readonly model: WkdSiteModel;
+    /**
+     * How Pulumi reaches the VPS over SSH (root, or a user with passwordless sudo).
+     * Required. Example: `model.vps.ssh`.
+     */
+    readonly ssh: SshTarget;
+    /**
+     * A step that already waited for the VPS's SSH to answer; the site's steps run after it.
+     * Default: the site adds its own wait step, `${name}-ssh`. Example: the gateway's wait step.
+     */
+    readonly sshReady?: pulumi.Resource;
+}
+
+/** One published key: the address, the key's fingerprint and the WKD URL a sender fetches. */
+export interface WkdKeyOutput {
+    readonly address: string;
+    readonly fingerprint: string;
+    readonly url: string;
+}
+
+export class WkdSite extends pulumi.ComponentResource {
+    /** Hosts and loopback backend URL for the gateway's Traefik routers. */
+    public readonly routes: pulumi.Output<WkdRoutes>;
+    /** The nginx service (name and definition) for the gateway's compose file. */
+    public readonly composeService: pulumi.Output<{ readonly name: string; readonly service: ComposeService }>;
+    /** Every published key and its URL. */
+    public readonly keys: pulumi.Output<readonly WkdKeyOutput[]>;
+    /** Absolute paths of every file this site puts on the VPS. */
+    public readonly files: pulumi.Output<readonly string[]>;
+
+    constructor(name: string, args: WkdSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("homemail:gateway:WkdSite", name, {}, opts);
+        validateArgs(args);
+        // Everything is decided by the pure renderer, before any child is registered.
+        const site = renderWkdSite(args.model);
+
+        const ready = args.sshReady ?? waitForSsh(`${name}-ssh`, args.ssh, this);
+        const prepare = new command.remote.Command(
+            `${name}-prepare`,
+            { connection: sshConnection(args.ssh), create: site.prepareScript, triggers: [sha256(site.prepareScript)] },
+            { parent: this, dependsOn: [ready] },
+        );
+        const pushes = site.files.map((file) =>
+            pushHostFile(`${name}-file-${pathSlug(file.path.slice(WKD_DIR.length + 1))}`, file, {
+                parent: this,
+                ssh: args.ssh,
+                dependsOn: [prepare],
+            }),
+        );
+        const conf = site.files.find((f) => f.path === WKD_CONF)!;
+        new command.remote.Command(
+            `${name}-reload`,
+            { connection: sshConnection(args.ssh), create: site.reloadScript, triggers: [sha256(conf.content)] },
+            { parent: this, dependsOn: pushes },
+        );
+
+        this.routes = pulumi.output(site.routes);
+        this.composeService = pulumi.output(site.composeService);
+        this.keys = pulumi.output(site.keys);
+        this.files = pulumi.output(site.files.map((f) => f.path));
+        this.registerOutputs({ routes: this.routes, composeService: this.composeService, keys: this.keys, files: this.files });
+    }
+}
+
+/** Checks the arguments before any child is registered; errors name the field. */
+function validateArgs(args: WkdSiteArgs): void {
+    if (!args.model) throw new Error("WkdSite: args.model is required");
+    if (!args.ssh?.host) throw new Error("WkdSite: args.ssh.host is required");
+    if (args.model.domains.length === 0) throw new Error("WkdSite: args.model.domains is empty; the site needs at least one mail domain");
+}

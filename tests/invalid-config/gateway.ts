@@ -1,0 +1,16 @@
+/** Invalid configs of the VPS gateway's keys (issue 5): each is the dev stack with one thing wrong. */
+import type { InvalidCase } from "./cases";
+
+export const GATEWAY_CASES: InvalidCase[] = [
+    { title: "Traefik older than v3.6", changes: [{ key: "homemail:images", value: { traefik: "v3.4.5" } }], key: "homemail:images.traefik", mentions: "v3.6 or newer" },
+    { title: "Traefik v2 tag", changes: [{ key: "homemail:images", value: { traefik: "v2.11.20" } }], key: "homemail:images.traefik", mentions: "v3.6 or newer" },
+    { title: "Traefik tag without a patch release", changes: [{ key: "homemail:images", value: { traefik: "v3.7" } }], key: "homemail:images.traefik", mentions: "release tag" },
+    { title: "HAProxy outside the 3.2 LTS line", changes: [{ key: "homemail:images", value: { haproxy: "3.3.14" } }], key: "homemail:images.haproxy", mentions: "3.2 LTS" },
+    { title: "HAProxy image tag malformed", changes: [{ key: "homemail:images", value: { haproxy: "3.2 .1" } }], key: "homemail:images.haproxy", mentions: "not an image tag" },
+    { title: "unknown image key", changes: [{ key: "homemail:images", value: { trafik: "v3.7.16" } }], key: "homemail:images", mentions: 'unknown field(s) "trafik"' },
+    { title: "firewall switch not a boolean", changes: [{ key: "homemail:gateway", value: { firewall: "yes" } }], key: "homemail:gateway.firewall", mentions: "boolean" },
+    { title: "unknown gateway field", changes: [{ key: "homemail:gateway", value: { firewal: false } }], key: "homemail:gateway", mentions: 'unknown field(s) "firewal"' },
+    { title: "existing Traefik dir relative", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "traefik/dynamic" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "absolute path" },
+    { title: "existing Traefik dir is homemail's own gateway dir", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "/opt/homemail/gateway/traefik/dynamic" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "homemail's own gateway directory" },
+    { title: "existing Traefik dir with ..", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "/opt/traefik/../homemail" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "absolute path" },
+];

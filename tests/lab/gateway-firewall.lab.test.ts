@@ -1,0 +1,158 @@
+/**
+ * Lab: the real assets/gateway/firewall.sh with the rendered env file (only the state directory
+ * moved into a temp dir) in a "vps" namespace that already has rules of its own; a client
+ * namespace probes it from outside.
+ *
+ * Proves: only the port table, SSH and WireGuard get in; loopback and the VPS's own outbound flows
+ * keep working; enable twice changes nothing; a port change re-applies in place; status/verify
+ * only read; disable gives back exactly the iptables-save it found; SSH cannot be locked out.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { renderFirewall } from "../../components/render/gateway";
+import { describeRoot } from "../helpers/root";
+import { devModel } from "../helpers/stack";
+import { Background, Lab } from "./support/netns";
+
+const REPO = path.resolve(__dirname, "..", "..");
+const SCRIPT = path.join(REPO, "assets", "gateway", "firewall.sh");
+const SUPPORT = path.join(__dirname, "support");
+const CLIENT_IP = "203.0.113.77";
+const CLOSED_TCP = [3306, 8080];
+const CLOSED_UDP = 5353;
+
+describeRoot("lab: the VPS host firewall", () => {
+    const model = devModel();
+    const vpsIp = model.addresses.vpsPublicIp;
+    const openTcp = [...new Set([model.vps.ssh.port, ...model.ports.map((p) => p.publicPort)])];
+    const lab = new Lab("hmgf");
+    const dir = mkdtempSync(path.join(tmpdir(), "hm-lab-fw-"));
+    const stateDir = path.join(dir, "state");
+    const envFile = path.join(dir, "gateway-firewall.env");
+    let cli: string, vps: string;
+    let listeners: Background;
+    let original = "";
+
+    const renderedEnv = () =>
+        renderFirewall(model, "").find((f) => f.path.endsWith(".env"))!.content.replace(/^HOMEMAIL_STATE_DIR=.*$/m, `HOMEMAIL_STATE_DIR=${stateDir}`);
+    const env = { ...process.env, HOMEMAIL_GATEWAY_FIREWALL_ENV: envFile };
+    const fw = (cmd: string) => lab.run(vps, ["bash", SCRIPT, cmd], { env });
+    /** iptables-save without its timestamp comments and packet counters. */
+    const rules = () => lab.exec(vps, ["iptables-save"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "[0:0]")).join("\n");
+    const tcpOpen = (port: number) => lab.run(cli, ["nc", "-z", "-w", "1", vpsIp, String(port)]).status === 0;
+    const udpDelivered = async (port: number) => {
+        const marker = `probe-${port}-${Date.now()}`;
+        lab.run(cli, ["sh", "-c", `printf '${marker}\\n' | nc -u -w 1 -q 0 ${vpsIp} ${port}`]);
+        try {
+            await lab.waitFor(`udp ${port}`, () => listeners.output().includes(marker), 1500);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+
+    beforeAll(async () => {
+        cli = lab.ns("cli");
+        vps = lab.ns("vps");
+        lab.link({ ns: cli, ifname: "eth0", cidr: `${CLIENT_IP}/24` }, { ns: vps, ifname: "eth0", cidr: `${vpsIp}/24` });
+        // The VPS already has rules of its own (an admin's INPUT rule, a Docker-like chain).
+        lab.exec(vps, ["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
+        lab.exec(vps, ["iptables", "-N", "DOCKER-USER"]);
+        lab.exec(vps, ["iptables", "-A", "FORWARD", "-j", "DOCKER-USER"]);
+        writeFileSync(envFile, renderedEnv());
+        listeners = lab.start(vps, ["python3", path.join(SUPPORT, "listeners.py"), "0.0.0.0", `tcp:${[...openTcp, ...CLOSED_TCP].join(",")}`, `udp:${model.addresses.wgPort},${CLOSED_UDP}`]);
+        await lab.waitFor("the listeners", () => listeners.output().includes('"ready"'));
+        original = rules();
+    }, 60000);
+
+    afterAll(async () => {
+        await lab.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("lets everything in before it is enabled (the probes work)", async () => {
+        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p)]).toEqual([p, true]);
+        expect(await udpDelivered(CLOSED_UDP)).toBe(true);
+    });
+
+    it("after enable, accepts the port table, SSH and WireGuard and drops everything else", async () => {
+        const r = fw("enable");
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        for (const p of openTcp) expect([p, tcpOpen(p)]).toEqual([p, true]);
+        for (const p of CLOSED_TCP) expect([p, tcpOpen(p)]).toEqual([p, false]);
+        expect(await udpDelivered(model.addresses.wgPort)).toBe(true);
+        expect(await udpDelivered(CLOSED_UDP)).toBe(false);
+        // INPUT's policy is untouched: the chain is a jump, the admin's own rule is still there.
+        expect(rules()).toMatch(/^:INPUT ACCEPT/m);
+        expect(rules()).toContain("-A INPUT -p tcp -m tcp --dport 9999 -j ACCEPT");
+    });
+
+    it("keeps loopback and the VPS's own outbound connections working", () => {
+        expect(lab.run(vps, ["nc", "-z", "-w", "1", "127.0.0.1", String(CLOSED_TCP[1])]).status).toBe(0);
+        const back = lab.start(cli, ["python3", path.join(SUPPORT, "listeners.py"), CLIENT_IP, "tcp:8443"]);
+        return lab.waitFor("the client's listener", () => back.output().includes('"ready"')).then(() => {
+            expect(lab.run(vps, ["nc", "-z", "-w", "2", CLIENT_IP, "8443"]).status).toBe(0);
+        });
+    });
+
+    it("changes nothing on a second enable, and status/verify only read", () => {
+        const before = rules();
+        const stateBefore = readdirSync(stateDir).map((f) => [f, readFileSync(path.join(stateDir, f), "utf8")]);
+        const again = fw("enable");
+        expect(again.status).toBe(0);
+        expect(again.stdout).toMatch(/^unchanged/);
+        expect(fw("status").status).toBe(0);
+        const verify = fw("verify");
+        expect(verify.stdout).toMatch(/^ok/);
+        expect(verify.status).toBe(0);
+        expect(rules()).toBe(before);
+        expect(readdirSync(stateDir).map((f) => [f, readFileSync(path.join(stateDir, f), "utf8")])).toEqual(stateBefore);
+    });
+
+    it("verify reports a rule someone changed, and enable puts it back", () => {
+        lab.exec(vps, ["iptables", "-I", "HOMEMAIL-IN", "1", "-p", "tcp", "--dport", "8080", "-j", "ACCEPT"]);
+        const verify = fw("verify");
+        expect(verify.status).toBe(1);
+        expect(verify.stdout).toMatch(/changed since enable/);
+        expect(tcpOpen(8080)).toBe(true);
+        expect(fw("enable").stdout).toMatch(/^applied/);
+        expect(tcpOpen(8080)).toBe(false);
+        expect(fw("verify").status).toBe(0);
+    });
+
+    it("re-applies in place when the port list changes (one transaction, no gap in SSH)", () => {
+        writeFileSync(envFile, renderedEnv().replace(/^(HOMEMAIL_FW_TCP_PORTS=.*)$/m, "$1,8080"));
+        expect(fw("verify").status).toBe(1);
+        expect(fw("enable").stdout).toMatch(/^applied/);
+        expect(tcpOpen(8080)).toBe(true);
+        expect(tcpOpen(3306)).toBe(false);
+        expect(rules().match(/-j HOMEMAIL-IN/g)).toHaveLength(1);
+        writeFileSync(envFile, renderedEnv());
+        expect(fw("enable").status).toBe(0);
+        expect(tcpOpen(8080)).toBe(false);
+    });
+
+    it("refuses a config that would lock SSH out, changing nothing", () => {
+        const before = rules();
+        writeFileSync(envFile, renderedEnv().replace(/^HOMEMAIL_FW_TCP_PORTS=.*$/m, "HOMEMAIL_FW_TCP_PORTS=25,80,443"));
+        const r = fw("enable");
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/SSH port .* refusing to lock SSH out/);
+        expect(rules()).toBe(before);
+        writeFileSync(envFile, renderedEnv());
+    });
+
+    it("after disable, iptables-save is exactly what it was, everything connects, and disable again is a no-op", () => {
+        const r = fw("disable");
+        expect(r.status).toBe(0);
+        expect(rules()).toBe(original);
+        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p)]).toEqual([p, true]);
+        const again = fw("disable");
+        expect(again.status).toBe(0);
+        expect(again.stdout).toMatch(/not enabled/);
+        expect(rules()).toBe(original);
+        expect(fw("verify").status).toBe(1);
+    });
+});
