@@ -161,7 +161,11 @@ export class HomeMailServer extends pulumi.ComponentResource {
         const yaml = pulumi.secret(
             pulumi.all(importValues).apply((vs) => fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s, i) => [s.placeholder, vs[i]])))),
         );
-        const importStep = step("import", MAILU_COMMANDS.import, { stdin: yaml, triggers: [yaml.apply((y) => sha256(y))] }, [up]);
+        // The hash of the YAML with placeholders sits in the command (plain: a redacted preview shows
+        // that domains, users or aliases changed; a change re-runs the import); the hash of the filled
+        // YAML is the trigger (secret: a new password or DKIM key re-runs it too).
+        const importCommand = `# import YAML without secrets: sha256 ${sha256(imp.content)}\n${MAILU_COMMANDS.import}`;
+        const importStep = step("import", importCommand, { stdin: yaml, triggers: [yaml.apply((y) => sha256(y))] }, [up]);
         const reconcile = step(
             "reconcile",
             MAILU_COMMANDS.reconcile(model.mailu.pruneRemoved),

@@ -103,7 +103,7 @@ describe("HomeMailServer in the program (dev stack)", () => {
     it("runs fixed commands; file content and the import YAML go only through stdin, as secrets where secret", () => {
         const commands = run.resources.filter((r) => r.urn.includes(`${COMPONENT}$command:remote:Command`));
         for (const c of commands) expect(typeof plain(c.inputs.create)).toBe("string");
-        expect(plain(byName(run, "mailu-import").inputs.create)).toBe("/usr/local/sbin/homemail-mailu import");
+        expect(plain(byName(run, "mailu-import").inputs.create)).toMatch(/^# import YAML without secrets: sha256 [0-9a-f]{64}\n\/usr\/local\/sbin\/homemail-mailu import$/);
         expect(isSecretValue(byName(run, "mailu-import").inputs.stdin)).toBe(true);
         expect(isSecretValue(byName(run, "mailu-file-opt-homemail-mailu-secrets-mailu-secrets.env").inputs.stdin)).toBe(true);
         expect(plain(byName(run, "mailu-reconcile").inputs.create)).toBe("/usr/local/sbin/homemail-mailu reconcile");
@@ -230,6 +230,20 @@ describe("what re-runs", () => {
         const newPassword = await runDevProgram(withConfig([{ key: "homemail:userPasswords", value: { "user@example.com": "a-new-password-for-user" }, secret: true }]));
         expect(triggersOf(newPassword, "mailu-import")).not.toBe(triggersOf(a, "mailu-import"));
         expect(triggersOf(newPassword, "mailu-up")).toBe(triggersOf(a, "mailu-up"));
+    });
+
+    it("shows a domain/user/alias change in the import's command (plain), so a redacted preview sees it", async () => {
+        const a = await runDevProgram(stackInput());
+        const alias = await runDevProgram(withConfig([{ key: "homemail:aliases", value: [{ address: "info@example.com", destinations: ["user@example.com"] }] }]));
+        const plainTrigger = (run: ProgramRun) => {
+            const create = byName(run, "mailu-import").inputs.create;
+            expect(isSecretValue(create)).toBe(false);
+            return create;
+        };
+        expect(plainTrigger(alias)).not.toEqual(plainTrigger(a));
+        // A new password alone leaves the plain trigger alone (the secret one carries it).
+        const newPassword = await runDevProgram(withConfig([{ key: "homemail:userPasswords", value: { "user@example.com": "another-new-password" }, secret: true }]));
+        expect(plainTrigger(newPassword)).toEqual(plainTrigger(a));
     });
 
     it("reconciles again when pruning is switched on, and passes --prune", async () => {
