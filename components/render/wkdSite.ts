@@ -16,7 +16,7 @@
 import type { Model } from "../config/model";
 import { COMPOSE_PATH, CONTAINER, WKD_DIR } from "./gatewayLayout";
 import type { HostFile } from "./hostFile";
-import { shellQuote } from "./hostFile";
+import { publicHostFile, shellQuote } from "./hostFile";
 import { renderMtaStsPolicy } from "./mtaSts";
 import { renderWkdTree, wkdDomainDir } from "./wkd";
 import { wkdUrl } from "./wkdHash";
@@ -50,8 +50,8 @@ export interface WkdSiteRender {
     /** Every directory of the site, sorted (parents first); 0755 so the container's nginx user reads them. */
     readonly directories: readonly string[];
     /**
-     * Runs before the files are pushed: creates {@link directories} with mode 0755 (the file step's
-     * `mkdir -p` runs under umask 077) and deletes every file or directory under
+     * Runs before the files are pushed: makes {@link directories} mode 0755 (also ones an older
+     * version left 0700) and deletes every file or directory under
      * `.well-known/openpgpkey/` that is no longer published (a removed user's key must disappear).
      */
     readonly prepareScript: string;
@@ -69,16 +69,10 @@ export type WkdSiteModel = Pick<Model, "domains" | "wkd" | "mailHost" | "mtaSts"
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function publicFile(path: string, content: string, opts: { base64?: boolean; validate?: string } = {}): HostFile {
-    return {
-        host: "vps",
-        path,
-        mode: "0644",
-        owner: "root:root",
-        content,
-        secret: false,
+    return publicHostFile("vps", path, content, {
         ...(opts.base64 ? { encoding: "base64" as const } : {}),
         ...(opts.validate ? { validate: opts.validate } : {}),
-    };
+    });
 }
 
 export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
