@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadModel } from "./components/config/load";
 import { AcmeDnsToken } from "./components/AcmeDnsToken";
 import { createDnsZones } from "./components/DnsZone";
+import { HomeMailServer } from "./components/HomeMailServer";
 import { nextSteps as manualSteps, ptrStep, renderDnsRecords, txtRecords } from "./components/render/dns";
 import { VpsGateway } from "./components/VpsGateway";
 import { WireguardLink } from "./components/WireguardLink";
@@ -62,6 +63,19 @@ export const gatewayImages = gateway.images;
 export const gatewayEntrypoints = gateway.entrypoints;
 /** With homemail:gateway.existingTraefikDynamicDir: what the existing Traefik must provide. */
 export const gatewayExistingTraefik = gateway.existingTraefik ?? null;
+
+// ---- mail server: Mailu 2024.06 at home ----
+const mail = new HomeMailServer("mailu", { model, ssh: model.home.ssh, dkimPrivateKeys: dns.dkimPrivateKeys });
+/** Every mailbox's password (address -> password); read with `pulumi stack output --show-secrets`. */
+export const mailUserPasswords = mail.userPasswords;
+export const mailAdminUrl = mail.adminUrl;
+export const webmailUrl = mail.webmailUrl;
+/** Mailu's images as deployed (ref@digest). */
+export const mailuImages = mail.images;
+/** Accounts Mailu has beyond the stack config (kept, or deleted when homemail:mailu.pruneRemoved). */
+export const mailAccountsReport = mail.accountsReport;
+/** Mailu's REST API token (secret), when homemail:mailu.api is on. */
+export const mailApiToken = mail.apiToken;
 
 /** The public port table: what the VPS accepts, how, and where it goes at home. */
 export const portTable = model.ports.map((p) => ({

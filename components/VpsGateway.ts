@@ -47,11 +47,6 @@ export interface VpsGatewayArgs {
      * (0600). Required; no default. Example: the DNS block's narrow `cloudflare.ApiToken` value.
      */
     readonly cfDnsApiToken: pulumi.Input<string>;
-    /**
-     * Content hashes of the WKD nginx's files (from WkdSite); when they change the `wkd` service gets
-     * SIGHUP. Optional; default: no reload step. Example: `[wkd.configHash]`.
-     */
-    readonly wkdReloadTriggers?: pulumi.Input<string>[];
 }
 
 /** What an existing Traefik (gateway.existingTraefikDynamicDir) needs for homemail's routes. */
@@ -67,7 +62,7 @@ type ImageName = keyof GatewayImages;
 /**
  * The VPS gateway component. Children are named `${name}-<role>`: `-ssh`, `-preflight`, `-docker`
  * (provider), `-image-<traefik|haproxy|nginx>`, `-file-<path slug>`, `-firewall`, `-up`,
- * `-traefik-restart`, `-haproxy-reload`, `-wkd-reload`.
+ * `-traefik-restart`, `-haproxy-reload`.
  */
 export class VpsGateway extends pulumi.ComponentResource {
     /** Each image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
@@ -190,7 +185,6 @@ export class VpsGateway extends pulumi.ComponentResource {
             );
         if (ownTraefik) reload("traefik-restart", commands.restartTraefik, [hashOf((r) => r.traefikStatic)]);
         reload("haproxy-reload", commands.reloadHaproxy, [hashOf((r) => r.haproxy)]);
-        if (args.wkdReloadTriggers?.length) reload("wkd-reload", commands.reloadWkd, args.wkdReloadTriggers);
 
         this.entrypoints = traefikEntrypoints(m);
         this.existingTraefik = existing ? existingTraefikRequirements(m) : undefined;

@@ -13,7 +13,7 @@ import * as command from "@pulumi/command";
 import type { SshTarget } from "./config/model";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import { sha256 } from "./render/hostFile";
-import { ComposeService, renderWkdSite, WKD_CONF, WKD_DIR, WkdRoutes, WkdSiteModel } from "./render/wkdSite";
+import { renderWkdSite, WKD_CONF, WKD_DIR, WkdRoutes, WkdSiteModel } from "./render/wkdSite";
 
 /** Arguments of {@link WkdSite}. */
 export interface WkdSiteArgs {
@@ -46,8 +46,6 @@ export interface WkdKeyOutput {
 export class WkdSite extends pulumi.ComponentResource {
     /** Hosts and loopback backend URL for the gateway's Traefik routers. */
     public readonly routes: pulumi.Output<WkdRoutes>;
-    /** The nginx service (name and definition) for the gateway's compose file. */
-    public readonly composeService: pulumi.Output<{ readonly name: string; readonly service: ComposeService }>;
     /** Every published key and its URL. */
     public readonly keys: pulumi.Output<readonly WkdKeyOutput[]>;
     /** Absolute paths of every file this site puts on the VPS. */
@@ -80,10 +78,9 @@ export class WkdSite extends pulumi.ComponentResource {
         );
 
         this.routes = pulumi.output(site.routes);
-        this.composeService = pulumi.output(site.composeService);
         this.keys = pulumi.output(site.keys);
         this.files = pulumi.output(site.files.map((f) => f.path));
-        this.registerOutputs({ routes: this.routes, composeService: this.composeService, keys: this.keys, files: this.files });
+        this.registerOutputs({ routes: this.routes, keys: this.keys, files: this.files });
     }
 }
 

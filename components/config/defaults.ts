@@ -15,9 +15,18 @@ export const DEFAULTS = Object.freeze({
     mailSubnet: "192.168.203.0/24",
     /** Named so host firewall rules can match it (compose driver_opts com.docker.network.bridge.name). */
     mailuBridge: "br-mailu",
-    /** Mailu 2024.06 patch release (ghcr.io/mailu/*:2024.06.57, seen in published deployments). */
-    mailuVersion: "2024.06.57",
+    /**
+     * Mailu 2024.06 patch release. 2024.06.61 is the newest tag found (an evaluation of 2026-10-03 read
+     * `ghcr.io/mailu/{nginx,admin,dovecot,postfix,rspamd,unbound,webmail}:2024.06.61`); it includes the
+     * fixes of 2024.06.55 (CVE-2026-85751, proxy-auth header spoofing) and 2024.06.59 (three advisories
+     * of 2026-09-23). Earlier default: 2024.06.57, seen in published deployments.
+     */
+    mailuVersion: "2024.06.61",
     mailuRegistry: "ghcr.io/mailu",
+    /** Mailu's setup utility writes an unpinned `redis:alpine`; homemail pins a release line (digest at deploy). */
+    mailuRedisImage: "redis:7.4-alpine",
+    /** Mailu 2024.06's antivirus is upstream ClamAV's Debian image; 1.4 is ClamAV's LTS line. */
+    mailuAntivirusImage: "clamav/clamav-debian:1.4",
     mailuDataRoot: "/srv/mailu",
     /** Mailu's default MESSAGE_SIZE_LIMIT (50 MB). */
     messageSizeLimit: 50_000_000,

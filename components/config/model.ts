@@ -200,6 +200,10 @@ export interface ImagePins {
     readonly mailu: string;
     /** Registry namespace of Mailu images (`ghcr.io/mailu`). */
     readonly mailuRegistry: string;
+    /** Redis image Mailu uses (`redis:7.4-alpine`; the digest is recorded at deploy time). */
+    readonly mailuRedis: string;
+    /** ClamAV image of Mailu's optional antivirus (`clamav/clamav-debian:1.4`). */
+    readonly mailuAntivirus: string;
 }
 
 export interface Model {

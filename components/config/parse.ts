@@ -282,6 +282,9 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     if (mailSubnet && (mailSubnet.prefix < 16 || mailSubnet.prefix > 29 || !isPrivate(mailSubnet.network))) {
         problems.add(k("mailSubnet"), `${mailSubnet.text} must be a private (RFC 1918) IPv4 network between /16 and /29`, KEYS.mailSubnet.example);
     }
+    if (mailSubnet && mailSubnet.prefix === 29) {
+        problems.add(k("mailSubnet"), `${mailSubnet.text} has 6 host addresses, too few for Mailu (up to 9 containers, Docker's gateway and the resolver)`, "use a /28 or larger, e.g. 192.168.203.0/24");
+    }
     if (wgNet && (wgNet.prefix > 30 || !isPrivate(wgNet.network))) {
         problems.add(k("wireguard", ".network"), `${wgNet.text} must be a private (RFC 1918) IPv4 network of /30 or larger`, KEYS.wireguard.example);
     }
@@ -424,7 +427,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         const destinations: string[] = [];
         al.destinations.forEach((d, j) => {
             const dest = addressKey(k("aliases", `[${i}].destinations[${j}]`), d, "use a full e-mail address as destination");
-            if (dest) destinations.push(dest.address);
+            if (dest?.address.startsWith("-")) {
+                // Mailu's config-import (update mode) reads a list item starting with "-" as "remove this item".
+                problems.add(k("aliases", `[${i}].destinations[${j}]`), `${dest.address} starts with "-", which Mailu's config-import reads as "remove this destination"`, "use an address whose local part does not start with -");
+            } else if (dest) destinations.push(dest.address);
         });
         aliases.push({ address: a.address, localPart: a.local, domain: a.domain, destinations, standard: false });
     });
@@ -515,6 +521,10 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         problems.add(k("egress", ".stateDir"), `"${stateDir}" is emptied at reboot; disable could no longer undo what enable recorded`, `use a directory on disk, e.g. ${DEFAULTS.egressStateDir}`);
     }
 
+    if (ABS_PATH.test(dataRoot) && (dataRoot === "/" || dataRoot.endsWith("/"))) {
+        problems.add(k("mailu", ".dataRoot"), `"${dataRoot}" must name a directory below / without a trailing slash (Mailu's data goes into subdirectories of it)`, "use an absolute path such as /srv/mailu");
+    }
+
     if (!problems.empty || !primary || !mailHost || !admin || !vpsIp || !homeWanIp || !homeLan || !wgNet || !wgHub || !wgSpoke || !mailSubnet || !vpsSsh || !homeSsh || !acme || !dmarcReport || !tlsRpt || raw.cloudflareAccountId === undefined) {
         return undefined;
     }
@@ -590,7 +600,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         users,
         aliases,
         wkd: { publications: wkdPublications },
-        images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry },
+        images: { ...images, mailu: mailuVersion, mailuRegistry: DEFAULTS.mailuRegistry, mailuRedis: DEFAULTS.mailuRedisImage, mailuAntivirus: DEFAULTS.mailuAntivirusImage },
         gateway: {
             firewall: raw.gateway?.firewall ?? true,
             existingTraefikDynamicDir: raw.gateway?.existingTraefikDynamicDir,

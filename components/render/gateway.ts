@@ -8,7 +8,7 @@
  * - the dynamic file changed -> nothing (the file provider watches its directory);
  * - haproxy.cfg changed -> `docker compose kill -s USR2 haproxy` (master-worker reload, no drop).
  */
-import { placeholdersIn, HostFile, secretPlaceholder, shellQuote } from "./hostFile";
+import { placeholdersIn, HostFile, publicHostFile, secretPlaceholder, shellQuote } from "./hostFile";
 import { renderGatewayCompose } from "./gatewayCompose";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderTraefikDynamic, renderTraefikStatic, traefikEntrypoints, TraefikEntrypoint, RESOLVER_DNS } from "./traefik";
@@ -60,27 +60,11 @@ export interface GatewayCommands {
     readonly restartTraefik: string;
     /** Reloads HAProxy's configuration without dropping connections. */
     readonly reloadHaproxy: string;
-    /** Makes the WKD nginx re-read its configuration (SIGHUP). */
-    readonly reloadWkd: string;
 }
 
-const file = (path: string, content: string, extra: Partial<HostFile> = {}): HostFile => ({
-    host: "vps",
-    path,
-    mode: "0644",
-    owner: "root:root",
-    content,
-    secret: false,
-    ...extra,
-});
+const file = (path: string, content: string, extra: Partial<HostFile> = {}): HostFile => publicHostFile("vps", path, content, extra);
 
 const compose = (args: string) => `docker compose --project-directory ${GATEWAY_DIR} -f ${COMPOSE_PATH} ${args}`;
-
-/**
- * nginx's workers (user nginx) serve the WKD tree; file pushes create directories under umask 077,
- * so the (public) tree is made world-readable before nginx starts or reloads.
- */
-const wkdReadable = `chmod -R a+rX ${WKD_DIR}`;
 
 /** The fixed commands of the gateway's remote steps (they run as root on the VPS). */
 export function gatewayCommands(withTraefik: boolean): GatewayCommands {
@@ -90,13 +74,11 @@ export function gatewayCommands(withTraefik: boolean): GatewayCommands {
             "set -eu",
             `install -d -m 0755 ${GATEWAY_DIR} ${HAPROXY_DIR} ${WKD_DIR}`,
             ...(withTraefik ? [`install -d -m 0700 ${TRAEFIK_ACME_DIR}`] : []),
-            wkdReadable,
             compose("up -d --remove-orphans --wait"),
         ].join("\n"),
         down: compose("down"),
         restartTraefik: compose("restart traefik"),
         reloadHaproxy: compose("kill -s USR2 haproxy"),
-        reloadWkd: `${wkdReadable} && ${compose("kill -s HUP wkd")}`,
     };
 }
 

@@ -20,6 +20,7 @@ import {
     WKD_DIR,
 } from "./gatewayLayout";
 import { CF_TOKEN_ENV, CF_ZONE_TOKEN_ENV } from "./traefik";
+import { WKD_SERVICE } from "./wkdSite";
 
 export interface ComposeOptions {
     /** Include the Traefik service (false when `gateway.existingTraefikDynamicDir` is set). */
@@ -46,7 +47,7 @@ export function renderGatewayCompose(images: GatewayImages, opts: ComposeOptions
             volumes: [bind(HAPROXY_DIR, CONTAINER.haproxyDir, true)],
             logging,
         },
-        wkd: {
+        [WKD_SERVICE]: {
             image: images.nginx,
             network_mode: "host",
             restart: "unless-stopped",

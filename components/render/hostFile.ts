@@ -37,6 +37,11 @@ export interface HostFile {
     readonly validate?: string;
 }
 
+/** A root-owned, world-readable (0644), non-secret host file: most config files; `extra` overrides. */
+export function publicHostFile(host: HostName, path: string, content: string, extra: Partial<HostFile> = {}): HostFile {
+    return { host, path, mode: "0644", owner: "root:root", content, secret: false, ...extra };
+}
+
 /** Header that starts every file-install command; the offline render parses it. */
 export const FILE_HEADER = "# homemail-file ";
 
@@ -106,9 +111,11 @@ export function installFileCommand(f: HostFile, sshUser: string): string {
     const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
     const steps = [
         "set -eu",
-        "umask 077",
         `f=${shellQuote(f.path)}`,
-        `mkdir -p ${shellQuote(dir)}`,
+        // New parent directories: readable for public files (daemons that drop root read them),
+        // private for secret ones. Existing directories keep their mode.
+        `(umask ${f.secret ? "077" : "022"} && mkdir -p ${shellQuote(dir)})`,
+        "umask 077",
         `t=$(mktemp ${shellQuote(`${dir}/.homemail-stage.XXXXXX`)})`,
         `trap 'rm -f "$t"' EXIT`,
         `chown ${shellQuote(f.owner)} "$t"`,

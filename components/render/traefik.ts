@@ -18,6 +18,7 @@
  */
 import { stringify } from "yaml";
 import type { PortRow } from "../config/model";
+import { wkdRoutes } from "./wkdSite";
 import {
     CF_TOKEN_FILE,
     CONTAINER,
@@ -178,18 +179,16 @@ export function renderTraefikDynamic(m: GatewayModel, opts: DynamicOptions): str
     }
 
     // WKD (openpgpkey.<d>) and MTA-STS (mta-sts.<d>) are served by the WKD nginx on the VPS; Traefik
-    // terminates TLS for them with dns-01 certificates (docs/integration.md).
-    const wkd = `http://${m.addresses.wkdListen.address}:${m.addresses.wkdListen.port}`;
-    httpServices["wkd"] = { loadBalancer: { servers: [{ url: wkd }] } };
-    for (const d of m.domains) {
-        for (const [kind, host] of [["openpgpkey", d.openpgpkeyHost], ["mta-sts", d.mtaStsHost]] as const) {
-            httpRouters[`${kind}-${key(d.name)}`] = {
-                entryPoints: ["web-secure"],
-                rule: `Host(${lit(host)})`,
-                service: "wkd",
-                tls: { certResolver: RESOLVER_DNS },
-            };
-        }
+    // terminates TLS for them with dns-01 certificates. The site says where and for which hosts.
+    const wkd = wkdRoutes(m);
+    httpServices["wkd"] = { loadBalancer: { servers: [{ url: wkd.backendUrl }] } };
+    for (const host of wkd.hosts) {
+        httpRouters[`wkd-${key(host)}`] = {
+            entryPoints: ["web-secure"],
+            rule: `Host(${lit(host)})`,
+            service: "wkd",
+            tls: { certResolver: RESOLVER_DNS },
+        };
     }
     if (opts.adminRouter) {
         httpRouters["traefik-api"] = {

@@ -14,36 +14,27 @@
  * Pure: no I/O, no clock.
  */
 import type { Model } from "../config/model";
+import { COMPOSE_PATH, CONTAINER, WKD_DIR } from "./gatewayLayout";
 import type { HostFile } from "./hostFile";
-import { shellQuote } from "./hostFile";
+import { publicHostFile, shellQuote } from "./hostFile";
 import { renderMtaStsPolicy } from "./mtaSts";
 import { renderWkdTree, wkdDomainDir } from "./wkd";
 import { wkdUrl } from "./wkdHash";
 import { renderWkdNginxConf } from "./wkdNginx";
 
-/** Directory of the site on the VPS; mounted read-only as the container's {@link WKD_CONTAINER_CONF_DIR}. */
-export const WKD_DIR = "/opt/homemail/gateway/wkd";
+/** Directory of the site on the VPS (gateway layout); mounted read-only as the container's conf.d. */
+export { WKD_DIR };
 /** The server-block file (the image's main config includes `conf.d/*.conf`). */
 export const WKD_CONF = `${WKD_DIR}/nginx.conf`;
 /** Document root on the VPS: {@link WKD_CONTAINER_ROOT} in the container. */
 export const WKD_PUBLIC = `${WKD_DIR}/public`;
 /** Where the image's main config includes server blocks from; the whole site directory is mounted there. */
-export const WKD_CONTAINER_CONF_DIR = "/etc/nginx/conf.d";
+export const WKD_CONTAINER_CONF_DIR = CONTAINER.wkdDir;
 export const WKD_CONTAINER_ROOT = `${WKD_CONTAINER_CONF_DIR}/public`;
 /** The MTA-STS policy, relative to the document root (RFC 8461, section 3.3). */
 export const MTA_STS_FILE = ".well-known/mta-sts.txt";
-/** The gateway compose project file; the site is its service {@link WKD_SERVICE}. */
-export const GATEWAY_COMPOSE_FILE = "/opt/homemail/gateway/compose.yaml";
+/** The site's service in the gateway compose project ({@link COMPOSE_PATH}). */
 export const WKD_SERVICE = "wkd";
-
-/** A compose service definition (the subset this site uses), plain data for the gateway's compose file. */
-export interface ComposeService {
-    readonly image: string;
-    readonly restart: string;
-    readonly network_mode: string;
-    readonly volumes: readonly string[];
-    readonly security_opt: readonly string[];
-}
 
 /** What Traefik needs to route the site (the routers themselves are the gateway's). */
 export interface WkdRoutes {
@@ -59,15 +50,14 @@ export interface WkdSiteRender {
     /** Every directory of the site, sorted (parents first); 0755 so the container's nginx user reads them. */
     readonly directories: readonly string[];
     /**
-     * Runs before the files are pushed: creates {@link directories} with mode 0755 (the file step's
-     * `mkdir -p` runs under umask 077) and deletes every file or directory under
+     * Runs before the files are pushed: makes {@link directories} mode 0755 (also ones an older
+     * version left 0700) and deletes every file or directory under
      * `.well-known/openpgpkey/` that is no longer published (a removed user's key must disappear).
      */
     readonly prepareScript: string;
     /** Reloads nginx in the running container after its server block changed; a no-op when not running yet. */
     readonly reloadScript: string;
     readonly routes: WkdRoutes;
-    readonly composeService: { readonly name: string; readonly service: ComposeService };
     /** Every published address and its URL, for stack outputs and checks. */
     readonly keys: readonly { readonly address: string; readonly fingerprint: string; readonly url: string }[];
 }
@@ -79,16 +69,10 @@ export type WkdSiteModel = Pick<Model, "domains" | "wkd" | "mailHost" | "mtaSts"
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function publicFile(path: string, content: string, opts: { base64?: boolean; validate?: string } = {}): HostFile {
-    return {
-        host: "vps",
-        path,
-        mode: "0644",
-        owner: "root:root",
-        content,
-        secret: false,
+    return publicHostFile("vps", path, content, {
         ...(opts.base64 ? { encoding: "base64" as const } : {}),
         ...(opts.validate ? { validate: opts.validate } : {}),
-    };
+    });
 }
 
 export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
@@ -139,7 +123,7 @@ export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
         "",
     ].join("\n");
 
-    const compose = shellQuote(GATEWAY_COMPOSE_FILE);
+    const compose = shellQuote(COMPOSE_PATH);
     const reloadScript = [
         "set -eu",
         `if [ -f ${compose} ] && docker compose -f ${compose} ps --status running --services 2>/dev/null | grep -qx ${WKD_SERVICE}; then`,
@@ -157,7 +141,6 @@ export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
         prepareScript,
         reloadScript,
         routes: wkdRoutes(model),
-        composeService: wkdComposeService(model),
         keys: model.wkd.publications.map((p) => ({ address: p.address, fingerprint: p.fingerprint, url: wkdUrl(p.address) })),
     };
 }
@@ -176,20 +159,3 @@ export function wkdRoutes(model: Pick<Model, "domains"> & { readonly addresses: 
     };
 }
 
-/**
- * The site's service for the gateway compose file (docs/integration.md): the pinned nginx on the host
- * network (its server block listens on the VPS loopback only; Traefik is its only client), the site
- * directory mounted read-only as conf.d (which also hides the image's default.conf and its :80).
- */
-export function wkdComposeService(model: Pick<Model, "images">): { readonly name: string; readonly service: ComposeService } {
-    return {
-        name: WKD_SERVICE,
-        service: {
-            image: wkdImage(model),
-            restart: "unless-stopped",
-            network_mode: "host",
-            volumes: [`${WKD_DIR}:${WKD_CONTAINER_CONF_DIR}:ro`],
-            security_opt: ["no-new-privileges:true"],
-        },
-    };
-}

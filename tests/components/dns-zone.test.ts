@@ -128,9 +128,12 @@ describe.each(["dev", "multi"])("DNS components of the %s stack (mocks)", (stack
     });
 
     it("puts no secret into a stack output: no private key, no token value, nothing marked secret", () => {
+        // Only the mailbox passwords and Mailu's API token are secret outputs, by design (HomeMailServer).
+        const secretByDesign = new Set(["mailUserPasswords", "mailApiToken"]);
+        for (const key of ["dkim", "dmarc", "spf", "registrarDs", "ptr", "acmeToken", "nextSteps"]) expect(run.outputs).toHaveProperty(key);
         for (const [key, value] of Object.entries(run.outputs)) {
-            expect({ key, secret: isSecretValue(value) }).toEqual({ key, secret: false });
-            const text = JSON.stringify(value);
+            if (!secretByDesign.has(key)) expect({ key, secret: isSecretValue(value) }).toEqual({ key, secret: false });
+            const text = JSON.stringify(value) ?? ""; // an unset output (mailApiToken without the API)
             expect(text).not.toMatch(/PRIVATE KEY/);
             expect(text).not.toContain(fixtures.byType["cloudflare:index/apiToken:ApiToken"].value);
         }

@@ -95,19 +95,18 @@ describe("WkdSite on its own", () => {
                     const model = devModel();
                     const ready = withSshReady ? new command.remote.Command("gateway-ssh-ready", { connection: { host: "vps" }, create: "true" }) : undefined;
                     const site = new WkdSite("site", { model, ssh: model.vps.ssh, sshReady: ready });
-                    return { routes: site.routes, compose: site.composeService, files: site.files };
+                    return { routes: site.routes, files: site.files };
                 },
             });
         });
         return result!;
     }
 
-    it("uses a given SSH wait step instead of its own, and exports the compose service and files", async () => {
+    it("uses a given SSH wait step instead of its own, and exports its files", async () => {
         const run = await runSite(true);
         const r = byName(run);
         expect(r.has("site-ssh")).toBe(false);
         expect(r.get("site-prepare")!.options.dependsOn).toEqual([r.get("gateway-ssh-ready")!.urn]);
-        expect(plain(run.outputs.compose)).toMatchObject({ name: "wkd", service: { network_mode: "host", volumes: ["/opt/homemail/gateway/wkd:/etc/nginx/conf.d:ro"] } });
         expect(run.outputs.files).toContain(WKD_CONF);
     });
 

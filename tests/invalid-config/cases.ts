@@ -8,6 +8,7 @@ import { devValue } from "../helpers/stack";
 import { DNS_CASES } from "./dns";
 import { EGRESS_CASES } from "./egress";
 import { GATEWAY_CASES } from "./gateway";
+import { MAILU_CASES } from "./mailu";
 import { WKD_CASES } from "./wkd";
 
 export interface InvalidCase {
@@ -73,4 +74,4 @@ export const FOUNDATION_CASES: InvalidCase[] = [
 ];
 
 /** Every case of every issue; issues add their arrays here. */
-export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...DNS_CASES, ...EGRESS_CASES, ...GATEWAY_CASES, ...WKD_CASES];
+export const INVALID_CASES: InvalidCase[] = [...FOUNDATION_CASES, ...DNS_CASES, ...EGRESS_CASES, ...GATEWAY_CASES, ...WKD_CASES, ...MAILU_CASES];

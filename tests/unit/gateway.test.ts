@@ -257,9 +257,6 @@ describe("compose project", () => {
         for (const s of Object.values(services)) {
             for (const v of s.volumes) expect([v.source, created.includes(v.source) || pushedDirs.includes(v.source)]).toEqual([v.source, true]);
         }
-        // The WKD tree is public and nginx's workers are not root: it is made readable before start and reload.
-        expect(up).toMatch(/chmod -R a\+rX \/opt\/homemail\/gateway\/wkd/);
-        expect(gatewayCommands(true).reloadWkd).toMatch(/^chmod -R a\+rX \/opt\/homemail\/gateway\/wkd && .*kill -s HUP wkd$/);
     });
 
     it("gives Traefik the token as a file path in the mounted secrets directory, never as a value", () => {

@@ -24,6 +24,17 @@ describe("installFileCommand", () => {
         expect((statSync(base.path).mode & 0o777).toString(8)).toBe("640");
     });
 
+    it("creates missing parent directories readable for a public file and private for a secret one", () => {
+        const pub = { ...base, path: path.join(dir, "pub", "deep", "site.conf") };
+        expect(install(pub, "x\n").status).toBe(0);
+        expect((statSync(path.dirname(pub.path)).mode & 0o777).toString(8)).toBe("755");
+        const sec = { ...base, path: path.join(dir, "sec", "deep", "token"), mode: "0600", secret: true };
+        expect(install(sec, "s\n").status).toBe(0);
+        expect((statSync(path.dirname(sec.path)).mode & 0o777).toString(8)).toBe("700");
+        // The staged file itself is never readable by others while it is written.
+        expect(installFileCommand(pub, "root")).toMatch(/umask 077\n.*mktemp/s);
+    });
+
     it("reports unchanged content and leaves no staging files behind", () => {
         const r = install(base, "hello\n");
         expect(r.stdout.trim()).toBe("unchanged");

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# managed by homemail, do not edit
+#
+# Mailu at home: host checks, start, and users/aliases as code.
+#
+# Usage:
+#   homemail-mailu preflight            Docker engine and compose plugin present and answering
+#   homemail-mailu up                   validate the compose project, then start it and wait until healthy
+#   homemail-mailu import < mailu.yaml  Mailu's config-import: a dry run (-n) first, then --update (merge)
+#   homemail-mailu reconcile [--prune]  compare Mailu's users and aliases with accounts.list: report the
+#                                       extra ones; with --prune delete those that were removed from the
+#                                       stack config (never the ones made in the admin GUI)
+#
+# Exit 0 on success; 1 with "homemail-mailu: ..." or "preflight: ..." lines on stderr; 2 on bad usage.
+# The import YAML (passwords, DKIM keys) arrives on stdin only and never reaches a log line.
+#
+# Environment (for tests): HOMEMAIL_MAILU_DIR (default /opt/homemail/mailu), HOMEMAIL_MAILU_STATE_DIR
+# (default $HOMEMAIL_MAILU_DIR/state), HOMEMAIL_MAILU_WAIT_SECONDS (default 900), HOMEMAIL_SMTP_EGRESS
+# (default /usr/local/sbin/homemail-smtp-egress).
+set -Eeuo pipefail
+
+dir=${HOMEMAIL_MAILU_DIR:-/opt/homemail/mailu}
+state_dir=${HOMEMAIL_MAILU_STATE_DIR:-$dir/state}
+wait_seconds=${HOMEMAIL_MAILU_WAIT_SECONDS:-900}
+smtp_egress=${HOMEMAIL_SMTP_EGRESS:-/usr/local/sbin/homemail-smtp-egress}
+
+umask 077
+tmp_files=()
+cleanup() {
+    if ((${#tmp_files[@]} > 0)); then
+        rm -f -- "${tmp_files[@]}"
+    fi
+}
+trap cleanup EXIT
+
+die() {
+    printf 'homemail-mailu: %s\n' "$*" >&2
+    exit 1
+}
+
+# new_tmp NAME [DIR]: a fresh 0600 file (umask 077), removed at exit; its path goes into NAME.
+new_tmp() {
+    local file
+    file=$(mktemp "${2:-${TMPDIR:-/tmp}}/.homemail-mailu.XXXXXX")
+    tmp_files+=("$file")
+    printf -v "$1" '%s' "$file"
+}
+
+compose() {
+    docker compose --project-directory "$dir" -f "$dir/compose.yaml" "$@"
+}
+
+# Mailu's CLI inside the admin container (core/admin/mailu/manage.py).
+mailu_cli() {
+    compose exec -T admin flask mailu "$@"
+}
+
+# Mailu quotes offending values in its errors (Python repr: '...'). A password or a DKIM key must
+# never reach a log line, so every quoted value is masked.
+redact() {
+    sed -E "s/'[^']*'/'<redacted>'/g"
+}
+
+cmd_preflight() {
+    local problems=0 version=""
+    problem() {
+        printf 'preflight: %s\n' "$*" >&2
+        problems=$((problems + 1))
+    }
+    if ! command -v docker >/dev/null 2>&1; then
+        problem "docker not found: install Docker Engine (docker-ce from Docker's repository, or Debian's docker.io)"
+    else
+        if ! docker info >/dev/null 2>&1; then
+            problem "the Docker engine does not answer (docker info failed): start it with systemctl start docker"
+        fi
+        if version=$(docker compose version --short 2>/dev/null); then
+            version=${version#v}
+            local major=${version%%.*} rest=${version#*.}
+            local minor=${rest%%.*}
+            # `up --wait` needs Compose 2.1 or newer.
+            if ! [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || ((major < 2 || (major == 2 && minor < 1))); then
+                problem "docker compose $version is too old: homemail needs the compose plugin 2.1 or newer"
+            fi
+        else
+            problem "the docker compose plugin is missing: install docker-compose-plugin (Docker's repository) or docker-compose-v2 (Ubuntu)"
+        fi
+    fi
+    local tool
+    for tool in sed grep sort comm awk mktemp timeout sysctl; do
+        command -v "$tool" >/dev/null 2>&1 || problem "$tool not found: install it (coreutils, grep, sed, gawk or procps)"
+    done
+    if ((problems > 0)); then
+        exit 1
+    fi
+    echo "preflight: ok (docker compose $version)"
+}
+
+cmd_up() {
+    [[ -f $dir/compose.yaml ]] || die "up: $dir/compose.yaml is missing"
+    compose config --quiet || die "up: the compose project in $dir does not validate; nothing was started"
+    if ! timeout "$wait_seconds" docker compose --project-directory "$dir" -f "$dir/compose.yaml" up --detach --remove-orphans --wait; then
+        compose ps >&2 || true
+        die "up: Mailu did not become healthy within ${wait_seconds}s; see: docker compose -f $dir/compose.yaml logs"
+    fi
+    # Docker adds a raw-table drop for each container it starts, possibly above the SMTP egress
+    # exception; put egress back in order now rather than at the next boot.
+    if [[ -x $smtp_egress ]]; then
+        "$smtp_egress" reapply || die "up: Mailu runs, but re-applying SMTP egress failed; run: $smtp_egress verify"
+    fi
+    compose ps
+}
+
+cmd_import() {
+    local yaml out
+    new_tmp yaml
+    new_tmp out
+    cat >"$yaml"
+    [[ -s $yaml ]] || die "import: no YAML on stdin"
+    if ! mailu_cli config-import --dry-run --update - <"$yaml" >"$out" 2>&1; then
+        redact <"$out" >&2
+        die "import: the dry run failed; Mailu was not changed"
+    fi
+    redact <"$out"
+    if ! mailu_cli config-import --update - <"$yaml" >"$out" 2>&1; then
+        redact <"$out" >&2
+        die "import: config-import failed after a successful dry run"
+    fi
+    redact <"$out"
+}
+
+# Addresses of one kind ("user" or "alias") from a list of "<kind> <address>" lines.
+accounts_of() {
+    awk -v kind="$1" '$1 == kind && NF == 2 { print $2 }' | sort -u
+}
+
+# Addresses of one kind as Mailu has them (config-export --json <kind>.email).
+mailu_accounts() {
+    local json
+    json=$(mailu_cli config-export --json "$1.email" </dev/null) || die "reconcile: config-export of $1 failed"
+    { grep -oE '"email": ?"[^"]*"' <<<"$json" || true; } | sed -E 's/^"email": ?"//; s/"$//' | sort -u
+}
+
+cmd_reconcile() {
+    local prune=false
+    case ${1:-} in
+    --prune) prune=true ;;
+    "") ;;
+    *)
+        echo "usage: homemail-mailu reconcile [--prune]" >&2
+        exit 2
+        ;;
+    esac
+    local accounts=$dir/accounts.list managed_file=$state_dir/managed-accounts
+    [[ -f $accounts ]] || die "reconcile: $accounts is missing"
+    mkdir -p "$state_dir"
+    local next
+    new_tmp next "$state_dir"
+
+    local kind desired managed existing address kept=0 deleted=0 foreign=0 missing=0
+    for kind in user alias; do
+        desired=$(accounts_of "$kind" <"$accounts")
+        managed=""
+        if [[ -f $managed_file ]]; then
+            managed=$(accounts_of "$kind" <"$managed_file")
+        fi
+        existing=$(mailu_accounts "$kind")
+
+        while IFS= read -r address; do
+            [[ -n $address ]] || continue
+            echo "missing $kind $address: in the stack config but not in Mailu"
+            missing=$((missing + 1))
+        done < <(comm -23 <(printf '%s\n' "$desired") <(printf '%s\n' "$existing"))
+
+        while IFS= read -r address; do
+            [[ -n $address ]] || continue
+            if grep -Fxq -- "$address" <<<"$managed"; then
+                if $prune; then
+                    mailu_cli "$kind-delete" "$address" </dev/null >/dev/null || die "reconcile: could not delete $kind $address"
+                    echo "deleted $kind $address: removed from the stack config (homemail:mailu.pruneRemoved is true)"
+                    deleted=$((deleted + 1))
+                else
+                    echo "kept $kind $address: removed from the stack config; set homemail:mailu.pruneRemoved true to delete it"
+                    printf '%s %s\n' "$kind" "$address" >>"$next"
+                    kept=$((kept + 1))
+                fi
+            else
+                echo "kept $kind $address: not managed by homemail (made in the admin GUI)"
+                foreign=$((foreign + 1))
+            fi
+        done < <(comm -13 <(printf '%s\n' "$desired") <(printf '%s\n' "$existing"))
+
+        while IFS= read -r address; do
+            if [[ -n $address ]]; then
+                printf '%s %s\n' "$kind" "$address" >>"$next"
+            fi
+        done <<<"$desired"
+    done
+
+    sort -u -o "$next" "$next"
+    chmod 0600 "$next"
+    mv -f "$next" "$managed_file"
+    echo "reconcile: ok ($deleted deleted, $kept kept after removal from the config, $foreign not managed, $missing missing)"
+}
+
+usage() {
+    sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+    local cmd=${1:-}
+    if (($# > 0)); then
+        shift
+    fi
+    case $cmd in
+    preflight) cmd_preflight "$@" ;;
+    up) cmd_up "$@" ;;
+    import) cmd_import "$@" ;;
+    reconcile) cmd_reconcile "$@" ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
