@@ -1,0 +1,62 @@
+/**
+ * The VPS of the lab, from the rendered files only: every file the program pushes there, installed
+ * at its path; the host firewall and the SMTP egress enabled by the commands the deploy runs; the
+ * WireGuard hub up; HAProxy run from the rendered compose service. On request, the HTTPS front:
+ * the WKD/MTA-STS nginx from its compose service behind a stand-in for Traefik (lab CA).
+ */
+import * as path from "node:path";
+import type { Model } from "../../../components/config";
+import { Host, Lab } from "../../lab/harness";
+import { runComposeService } from "./compose";
+import { connectSite, Internet, useResolver } from "./internet";
+import { waitListening } from "./listening";
+import { LoggedProcess } from "./logged";
+import { RenderedStack } from "./rendered";
+import { LabCa } from "./labCa";
+import { httpsRoutes, startTraefikStandIn } from "./traefikStandIn";
+import { installFixtureKey, Wireguard } from "./wireguard";
+
+export const GATEWAY_COMPOSE = "/opt/homemail/gateway/compose.yaml";
+export const EGRESS_SCRIPT = "/usr/local/sbin/homemail-smtp-egress";
+const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
+const TRAEFIK_STATIC = "/opt/homemail/gateway/traefik/traefik.yml";
+const TRAEFIK_DYNAMIC = "/opt/homemail/gateway/traefik/dynamic/homemail.yml";
+
+export interface Vps {
+    readonly host: Host;
+    /** HAProxy as the compose service runs it; its output is its log (tcplog lines). */
+    readonly haproxy: LoggedProcess;
+}
+
+export function buildVps(lab: Lab, internet: Internet, rendered: RenderedStack, model: Model, wireguard: Wireguard): Vps {
+    const vps = lab.host("vps");
+    connectSite(lab, internet, vps, model.addresses.vpsPublicIp);
+    useResolver(vps, internet.dnsAddress);
+    // Docker (the gateway's compose project) sets FORWARD's policy to DROP on the hosts it runs on.
+    vps.run(["iptables", "-P", "FORWARD", "DROP"]);
+
+    rendered.installAll("vps", vps);
+    installFixtureKey(vps, "hub");
+    // What the deploy's gateway-firewall and wg-hub-* steps run, minus systemctl.
+    vps.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 });
+    wireguard.up(vps);
+    vps.run([EGRESS_SCRIPT, "enable"], { timeoutMs: 60_000 });
+
+    const haproxy = runComposeService(vps, rendered.text("vps", GATEWAY_COMPOSE), "haproxy", path.join(lab.dir, "haproxy.log"));
+    for (const row of model.ports.filter((p) => p.process === "haproxy")) waitListening(vps, row.publicPort, "HAProxy", haproxy.log);
+    return { host: vps, haproxy };
+}
+
+/**
+ * The VPS's HTTPS front for WKD and MTA-STS: the `wkd` compose service (nginx with the rendered
+ * server blocks and tree) and, in front of it, nginx playing Traefik's TLS routes with certificates
+ * of a lab CA, which clients must trust.
+ */
+export function startHttpsFront(lab: Lab, vps: Vps, rendered: RenderedStack, model: Model): { ca: LabCa; wkd: LoggedProcess } {
+    const wkd = runComposeService(vps.host, rendered.text("vps", GATEWAY_COMPOSE), "wkd", path.join(lab.dir, "wkd-nginx.log"));
+    waitListening(vps.host, model.addresses.wkdListen.port, "the WKD nginx", wkd.log);
+    const ca = new LabCa(path.join(lab.dir, "lab-ca"));
+    const routes = httpsRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC));
+    startTraefikStandIn(vps.host, path.join(lab.dir, "traefik-stand-in"), routes, ca);
+    return { ca, wkd };
+}
