@@ -6,7 +6,7 @@
  * records and files, the same assertions pin the DMARC record and the alias file exactly.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { RenderDiff } from "../../scripts/lib/compareRenders";
@@ -19,8 +19,11 @@ const DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord";
 let clone: ScratchClone;
 let baseCommit: string;
 
+/** The diff's own temp directories go here, so a concurrent run elsewhere cannot look like a leftover. */
+const privateTmp = mkdtempSync(path.join(tmpdir(), "hm-diff-cli-tmp-"));
+
 function npmRun(args: string[]) {
-    const r = spawnSync("npm", ["run", "--silent", ...args], { cwd: clone.dir, encoding: "utf8" });
+    const r = spawnSync("npm", ["run", "--silent", ...args], { cwd: clone.dir, encoding: "utf8", env: { ...process.env, TMPDIR: privateTmp } });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => l && !/^npm warn/i.test(l)) };
 }
 
@@ -97,13 +100,16 @@ function commitEdit(edit: StackEdit): { expected: Expected; diff: ReturnType<typ
 }
 
 const worktrees = () => clone.git("worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length;
-const diffTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith("homemail-diff-"));
+const diffTemps = () => readdirSync(privateTmp).filter((n) => n.startsWith("homemail-diff-"));
 
 beforeAll(() => {
     clone = makeScratchClone();
     baseCommit = clone.git("rev-parse", "HEAD");
 });
-afterAll(() => clone?.dispose());
+afterAll(() => {
+    clone?.dispose();
+    rmSync(privateTmp, { recursive: true, force: true });
+});
 
 describe("npm run diff", () => {
     it("reports nothing and exits 0 for an unchanged tree", () => {
