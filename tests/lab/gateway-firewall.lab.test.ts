@@ -7,13 +7,12 @@
  * keep working; enable twice changes nothing; a port change re-applies in place; status/verify
  * only read; disable gives back exactly the iptables-save it found; SSH cannot be locked out.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { renderFirewall } from "../../components/render/gateway";
 import { describeRoot } from "../helpers/root";
 import { devModel } from "../helpers/stack";
-import { Background, Lab } from "./support/netns";
+import { Background, Lab, Netns, waitForAsync } from "./harness";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(REPO, "assets", "gateway", "firewall.sh");
@@ -26,26 +25,24 @@ describeRoot("lab: the VPS host firewall", () => {
     const model = devModel();
     const vpsIp = model.addresses.vpsPublicIp;
     const openTcp = [...new Set([model.vps.ssh.port, ...model.ports.map((p) => p.publicPort)])];
-    const lab = new Lab("hmgf");
-    const dir = mkdtempSync(path.join(tmpdir(), "hm-lab-fw-"));
-    const stateDir = path.join(dir, "state");
-    const envFile = path.join(dir, "gateway-firewall.env");
-    let cli: string, vps: string;
+    let lab: Lab;
+    let stateDir: string;
+    let envFile: string;
+    let cli: Netns, vps: Netns;
     let listeners: Background;
     let original = "";
 
     const renderedEnv = () =>
         renderFirewall(model, "").find((f) => f.path.endsWith(".env"))!.content.replace(/^HOMEMAIL_STATE_DIR=.*$/m, `HOMEMAIL_STATE_DIR=${stateDir}`);
-    const env = { ...process.env, HOMEMAIL_GATEWAY_FIREWALL_ENV: envFile };
-    const fw = (cmd: string) => lab.run(vps, ["bash", SCRIPT, cmd], { env });
+    const fw = (cmd: string) => vps.run(["bash", SCRIPT, cmd], { env: { HOMEMAIL_GATEWAY_FIREWALL_ENV: envFile }, allowFailure: true });
     /** iptables-save without its timestamp comments and packet counters. */
-    const rules = () => lab.exec(vps, ["iptables-save"]).split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "[0:0]")).join("\n");
-    const tcpOpen = (port: number) => lab.run(cli, ["nc", "-z", "-w", "1", vpsIp, String(port)]).status === 0;
+    const rules = () => vps.run(["iptables-save"]).stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "[0:0]")).join("\n");
+    const tcpOpen = (port: number) => cli.run(["nc", "-z", "-w", "1", vpsIp, String(port)], { allowFailure: true }).status === 0;
     const udpDelivered = async (port: number) => {
         const marker = `probe-${port}-${Date.now()}`;
-        lab.run(cli, ["sh", "-c", `printf '${marker}\\n' | nc -u -w 1 -q 0 ${vpsIp} ${port}`]);
+        cli.run(["sh", "-c", `printf '${marker}\\n' | nc -u -w 1 -q 0 ${vpsIp} ${port}`], { allowFailure: true });
         try {
-            await lab.waitFor(`udp ${port}`, () => listeners.output().includes(marker), 1500);
+            await waitForAsync(() => listeners.output().includes(marker), 1500, `timed out waiting for udp ${port}`);
             return true;
         } catch {
             return false;
@@ -53,23 +50,23 @@ describeRoot("lab: the VPS host firewall", () => {
     };
 
     beforeAll(async () => {
-        cli = lab.ns("cli");
-        vps = lab.ns("vps");
-        lab.link({ ns: cli, ifname: "eth0", cidr: `${CLIENT_IP}/24` }, { ns: vps, ifname: "eth0", cidr: `${vpsIp}/24` });
+        lab = new Lab("gf");
+        stateDir = path.join(lab.dir, "state");
+        envFile = path.join(lab.dir, "gateway-firewall.env");
+        cli = lab.netns("cli");
+        vps = lab.netns("vps");
+        lab.link(cli, "eth0", `${CLIENT_IP}/24`, vps, "eth0", `${vpsIp}/24`);
         // The VPS already has rules of its own (an admin's INPUT rule, a Docker-like chain).
-        lab.exec(vps, ["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
-        lab.exec(vps, ["iptables", "-N", "DOCKER-USER"]);
-        lab.exec(vps, ["iptables", "-A", "FORWARD", "-j", "DOCKER-USER"]);
+        vps.run(["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
+        vps.run(["iptables", "-N", "DOCKER-USER"]);
+        vps.run(["iptables", "-A", "FORWARD", "-j", "DOCKER-USER"]);
         writeFileSync(envFile, renderedEnv());
-        listeners = lab.start(vps, ["python3", path.join(SUPPORT, "listeners.py"), "0.0.0.0", `tcp:${[...openTcp, ...CLOSED_TCP].join(",")}`, `udp:${model.addresses.wgPort},${CLOSED_UDP}`]);
-        await lab.waitFor("the listeners", () => listeners.output().includes('"ready"'));
+        listeners = vps.spawn(["python3", path.join(SUPPORT, "listeners.py"), "0.0.0.0", `tcp:${[...openTcp, ...CLOSED_TCP].join(",")}`, `udp:${model.addresses.wgPort},${CLOSED_UDP}`]);
+        await waitForAsync(() => listeners.output().includes('"ready"'), 10000, "timed out waiting for the listeners");
         original = rules();
     }, 60000);
 
-    afterAll(async () => {
-        await lab.cleanup();
-        rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => lab?.cleanup());
 
     it("lets everything in before it is enabled (the probes work)", async () => {
         for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p)]).toEqual([p, true]);
@@ -89,12 +86,11 @@ describeRoot("lab: the VPS host firewall", () => {
         expect(rules()).toContain("-A INPUT -p tcp -m tcp --dport 9999 -j ACCEPT");
     });
 
-    it("keeps loopback and the VPS's own outbound connections working", () => {
-        expect(lab.run(vps, ["nc", "-z", "-w", "1", "127.0.0.1", String(CLOSED_TCP[1])]).status).toBe(0);
-        const back = lab.start(cli, ["python3", path.join(SUPPORT, "listeners.py"), CLIENT_IP, "tcp:8443"]);
-        return lab.waitFor("the client's listener", () => back.output().includes('"ready"')).then(() => {
-            expect(lab.run(vps, ["nc", "-z", "-w", "2", CLIENT_IP, "8443"]).status).toBe(0);
-        });
+    it("keeps loopback and the VPS's own outbound connections working", async () => {
+        expect(vps.run(["nc", "-z", "-w", "1", "127.0.0.1", String(CLOSED_TCP[1])], { allowFailure: true }).status).toBe(0);
+        const back = cli.spawn(["python3", path.join(SUPPORT, "listeners.py"), CLIENT_IP, "tcp:8443"]);
+        await waitForAsync(() => back.output().includes('"ready"'), 10000, "timed out waiting for the client's listener");
+        expect(vps.run(["nc", "-z", "-w", "2", CLIENT_IP, "8443"], { allowFailure: true }).status).toBe(0);
     });
 
     it("changes nothing on a second enable, and status/verify only read", () => {
@@ -112,7 +108,7 @@ describeRoot("lab: the VPS host firewall", () => {
     });
 
     it("verify reports a rule someone changed, and enable puts it back", () => {
-        lab.exec(vps, ["iptables", "-I", "HOMEMAIL-IN", "1", "-p", "tcp", "--dport", "8080", "-j", "ACCEPT"]);
+        vps.run(["iptables", "-I", "HOMEMAIL-IN", "1", "-p", "tcp", "--dport", "8080", "-j", "ACCEPT"]);
         const verify = fw("verify");
         expect(verify.status).toBe(1);
         expect(verify.stdout).toMatch(/changed since enable/);

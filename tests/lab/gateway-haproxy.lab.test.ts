@@ -8,13 +8,12 @@
  * a byte), Mailu receives a PROXY v2 header naming the real client address, and a master-worker
  * reload (SIGUSR2) keeps an open SMTP session alive while new ones keep working.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { renderHaproxyConfig } from "../../components/render/haproxy";
 import { describeRoot } from "../helpers/root";
 import { devModel } from "../helpers/stack";
-import { Background, Lab } from "./support/netns";
+import { Background, Lab, Netns, waitForAsync } from "./harness";
 
 const SUPPORT = path.join(__dirname, "support");
 const CLIENT_IP = "203.0.113.77";
@@ -22,14 +21,13 @@ const CLIENT_IP = "203.0.113.77";
 describeRoot("lab: HAProxy forwards SMTP to home with PROXY v2", () => {
     const model = devModel();
     const a = model.addresses;
-    const lab = new Lab("hmgh");
-    const dir = mkdtempSync(path.join(tmpdir(), "hm-lab-haproxy-"));
-    let cli: string, vps: string, home: string;
+    let lab: Lab;
+    let cli: Netns, vps: Netns, home: Netns;
     let backend: Background;
     let haproxy: Background;
 
     const client = (pauseSeconds?: number) =>
-        lab.exec(cli, ["python3", path.join(SUPPORT, "smtp_client.py"), a.vpsPublicIp, "25", ...(pauseSeconds ? [String(pauseSeconds)] : [])]);
+        cli.run(["python3", path.join(SUPPORT, "smtp_client.py"), a.vpsPublicIp, "25", ...(pauseSeconds ? [String(pauseSeconds)] : [])]).stdout;
     const proxyEntries = () =>
         backend
             .output()
@@ -38,25 +36,23 @@ describeRoot("lab: HAProxy forwards SMTP to home with PROXY v2", () => {
             .map((l) => JSON.parse(l) as Record<string, unknown>);
 
     beforeAll(async () => {
-        cli = lab.ns("cli");
-        vps = lab.ns("vps");
-        home = lab.ns("home");
-        lab.link({ ns: cli, ifname: "eth0", cidr: `${CLIENT_IP}/24` }, { ns: vps, ifname: "eth0", cidr: `${a.vpsPublicIp}/24` });
-        lab.link({ ns: vps, ifname: "wg0", cidr: `${a.wgHub}/${a.wgPrefixLength}` }, { ns: home, ifname: "wg0", cidr: `${a.wgSpoke}/${a.wgPrefixLength}` });
+        lab = new Lab("gh");
+        cli = lab.netns("cli");
+        vps = lab.netns("vps");
+        home = lab.netns("home");
+        lab.link(cli, "eth0", `${CLIENT_IP}/24`, vps, "eth0", `${a.vpsPublicIp}/24`);
+        lab.link(vps, "wg0", `${a.wgHub}/${a.wgPrefixLength}`, home, "wg0", `${a.wgSpoke}/${a.wgPrefixLength}`);
 
-        backend = lab.start(home, ["python3", path.join(SUPPORT, "smtp_backend.py"), a.wgSpoke, "25", model.mailHost]);
-        await lab.waitFor("the Mailu stand-in", () => lab.listening(home, 25));
+        backend = home.spawn(["python3", path.join(SUPPORT, "smtp_backend.py"), a.wgSpoke, "25", model.mailHost]);
+        await waitForAsync(() => home.listening(25), 10000, "timed out waiting for the Mailu stand-in");
 
-        const cfg = path.join(dir, "haproxy.cfg");
+        const cfg = path.join(lab.dir, "haproxy.cfg");
         writeFileSync(cfg, renderHaproxyConfig(model));
-        haproxy = lab.start(vps, ["haproxy", "-W", "-db", "-f", cfg]);
-        await lab.waitFor("HAProxy on :25", () => lab.listening(vps, 25));
+        haproxy = vps.spawn(["haproxy", "-W", "-db", "-f", cfg]);
+        await waitForAsync(() => vps.listening(25), 10000, "timed out waiting for HAProxy on :25");
     }, 60000);
 
-    afterAll(async () => {
-        await lab.cleanup();
-        rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => lab?.cleanup());
 
     it("greets the sending MTA first (server-first SMTP), through to Mailu's banner", () => {
         const r = JSON.parse(client()) as Record<string, string>;
@@ -69,7 +65,7 @@ describeRoot("lab: HAProxy forwards SMTP to home with PROXY v2", () => {
     const proxiedCount = () => proxyEntries().filter((e) => e.command === "PROXY").length;
 
     it("tells Mailu the real client address in a PROXY v2 header", async () => {
-        await lab.waitFor("the backend's log line", () => proxiedCount() >= 1);
+        await waitForAsync(() => proxiedCount() >= 1, 10000, "timed out waiting for the backend's log line");
         const proxied = proxyEntries().filter((e) => e.command === "PROXY");
         expect(proxied).toHaveLength(1);
         expect(proxied[0]).toEqual({ version: 2, command: "PROXY", src: CLIENT_IP, dst: a.vpsPublicIp, srcPort: expect.any(Number), dstPort: 25 });
@@ -78,19 +74,19 @@ describeRoot("lab: HAProxy forwards SMTP to home with PROXY v2", () => {
     });
 
     it("reloads on SIGUSR2 without dropping an open SMTP session", async () => {
-        const master = haproxy.proc.pid!;
+        const master = haproxy.pid;
         const before = proxiedCount();
-        const open = lab.start(cli, ["python3", path.join(SUPPORT, "smtp_client.py"), a.vpsPublicIp, "25", "3"]);
-        await lab.waitFor("an open session", () => open.output().includes('"paused": true'));
+        const open = cli.spawn(["python3", path.join(SUPPORT, "smtp_client.py"), a.vpsPublicIp, "25", "3"]);
+        await waitForAsync(() => open.output().includes('"paused": true'), 10000, "timed out waiting for an open session");
         process.kill(master, "SIGUSR2");
-        await lab.waitFor("the reload", () => /Reexecuting Master process|Loading success/i.test(haproxy.output()), 10000);
+        await waitForAsync(() => /Reexecuting Master process|Loading success/i.test(haproxy.output()), 10000, "timed out waiting for the reload");
         // A new session after the reload is served by the new worker...
         expect(JSON.parse(client()).ehlo).toBe(`250 ${model.mailHost}`);
         // ...and the session opened before it completes on the old one.
-        await lab.waitFor("the open session to finish", () => open.output().includes('"quit"'), 10000);
+        await waitForAsync(() => open.output().includes('"quit"'), 10000, "timed out waiting for the open session to finish");
         const finished = JSON.parse(open.output().trim().split("\n").pop()!) as Record<string, string>;
         expect(finished).toMatchObject({ ehlo: `250 ${model.mailHost}`, quit: "221 bye" });
-        expect(haproxy.proc.exitCode).toBeNull();
-        await lab.waitFor("both sessions in the backend's log", () => proxiedCount() === before + 2);
+        expect(haproxy.child.exitCode).toBeNull();
+        await waitForAsync(() => proxiedCount() === before + 2, 10000, "timed out waiting for both sessions in the backend's log");
     }, 30000);
 });

@@ -7,7 +7,7 @@ import { Place, waitFor } from "../../lab/harness";
  */
 export function waitListening(place: Place, port: number, what: string, output: () => string = () => ""): void {
     try {
-        waitFor(() => place.run(["ss", "-Hltn", `sport = :${port}`]).stdout.trim() !== "", 10_000, "");
+        waitFor(() => place.listening(port), 10_000, "");
     } catch {
         throw new Error(`${what} does not listen on tcp/${port} after 10 s\n${output()}`);
     }

@@ -10,6 +10,9 @@
  *   paths without touching the machine, and two hosts never share /run/wireguard (two wireguard-go
  *   `wg0` in one mount namespace collide on the UAPI socket).
  *
+ * - {@link waitFor} / {@link waitForAsync}: bounded polling; the async one lets background processes'
+ *   piped output arrive while it waits.
+ *
  * Names: `hm-<lab>-<pid>-<name>` (short: interface and namespace names stay readable). A lab run
  * first removes namespaces left by earlier runs of the same lab whose process is gone.
  *
@@ -96,6 +99,11 @@ export abstract class Place {
         return this.run(["bash", "-c", script], opts);
     }
 
+    /** True when something here listens on TCP `port` (any address), per `ss`. */
+    listening(port: number): boolean {
+        return this.run(["ss", "-Hltn", `sport = :${port}`], { allowFailure: true }).stdout.trim() !== "";
+    }
+
     /** Starts a background process here, registered for cleanup by PID. */
     spawn(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Background {
         return this.lab.spawnTracked([...this.enter(), ...argv], env);
@@ -158,12 +166,25 @@ export class Host extends Place {
     }
 }
 
-/** Polls `check` every 50 ms (synchronously: background processes' output events wait meanwhile) until it is true or `timeoutMs` passed (then throws `message`). */
+/** Polls `check` every 50 ms (synchronously: background processes' output events wait meanwhile; see {@link waitForAsync}) until it is true or `timeoutMs` passed (then throws `message`). */
 export function waitFor(check: () => boolean, timeoutMs: number, message: string): void {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
         if (Date.now() > deadline) throw new Error(message);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+}
+
+/**
+ * Like {@link waitFor}, but awaits between polls (every 50 ms), so the event loop runs meanwhile: use
+ * it when `check` reads what a {@link Background} wrote through its pipes ({@link Background.output}),
+ * which only arrives as events. Rejects with `message` once `timeoutMs` passed.
+ */
+export async function waitForAsync(check: () => boolean, timeoutMs: number, message: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+        if (Date.now() > deadline) throw new Error(message);
+        await new Promise((resolve) => setTimeout(resolve, 50));
     }
 }
 
