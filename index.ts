@@ -14,7 +14,7 @@ import { WkdSite } from "./components/WkdSite";
 
 const model = loadModel();
 
-// Components are added here by their issues: DnsZone, WireguardLink, VpsGateway, WkdSite, HomeMailServer.
+// Data flows DNS -> WireGuard -> WKD -> gateway -> Mailu; each block exports its stack outputs.
 
 // ---- DNS: one DnsZone per Cloudflare zone; the ACME dns-01 token for the gateway ----
 /** The zones, and the DKIM private keys (secret PEM, by main domain) for HomeMailServer. */
