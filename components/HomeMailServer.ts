@@ -16,7 +16,7 @@ import { readAsset } from "./assets";
 import type { SshTarget } from "./config/model";
 import { secretValue } from "./config/load";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
-import { HostFile, sha256 } from "./render/hostFile";
+import { asRoot, HostFile, sha256 } from "./render/hostFile";
 import {
     API_TOKEN_PLACEHOLDER,
     MAILU_COMMANDS,
@@ -86,7 +86,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         const step = (role: string, create: string, extra: Partial<command.remote.CommandArgs>, dependsOn: pulumi.Resource[]) =>
             new command.remote.Command(
                 `${name}-${role}`,
-                { connection: sshConnection(ssh), create: asRoot(ssh, create), ...extra },
+                { connection: sshConnection(ssh), create: asRoot(ssh.user, create), ...extra },
                 { parent: this, dependsOn },
             );
         const push = (file: HostFile | pulumi.Output<HostFile>, path: string, dependsOn: pulumi.Resource[], secrets?: Record<string, pulumi.Input<string>>) =>
@@ -193,9 +193,6 @@ export class HomeMailServer extends pulumi.ComponentResource {
     }
 }
 
-function asRoot(ssh: SshTarget, cmd: string): string {
-    return ssh.user === "root" ? cmd : `sudo -n ${cmd}`;
-}
 
 function validateArgs(args: HomeMailServerArgs): void {
     if (!args.model?.mailu || !args.model?.addresses) throw new Error("HomeMailServer: args.model must be the validated model");

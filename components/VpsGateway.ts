@@ -15,7 +15,7 @@ import { readAsset } from "./assets";
 import type { SshTarget } from "./config/model";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import type { HostFile } from "./render/hostFile";
-import { sha256, shellQuote } from "./render/hostFile";
+import { asRoot, sha256 } from "./render/hostFile";
 import {
     CF_TOKEN_SECRET,
     COMPOSE_PATH,
@@ -89,7 +89,7 @@ export class VpsGateway extends pulumi.ComponentResource {
             `${name}-preflight`,
             {
                 connection: sshConnection(ssh),
-                create: asRoot(ssh, `bash -s${m.gateway.firewall ? " -- --firewall" : ""}`),
+                create: asRoot(ssh.user, `bash -s${m.gateway.firewall ? " -- --firewall" : ""}`),
                 stdin: preflightScript,
                 triggers: [sha256(preflightScript)],
             },
@@ -180,7 +180,7 @@ export class VpsGateway extends pulumi.ComponentResource {
         const reload = (role: string, cmd: string, triggers: pulumi.Input<string>[]) =>
             new command.remote.Command(
                 `${name}-${role}`,
-                { connection: sshConnection(ssh), create: asRoot(ssh, cmd), triggers },
+                { connection: sshConnection(ssh), create: asRoot(ssh.user, cmd), triggers },
                 { parent: this, dependsOn: [up] },
             );
         if (ownTraefik) reload("traefik-restart", commands.restartTraefik, [hashOf((r) => r.traefikStatic)]);
@@ -211,18 +211,14 @@ function hashedStep(
     step: { apply: string; remove: string; hashes: pulumi.Input<string>[] },
     opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
-    const create = pulumi.all(step.hashes).apply((h) => `# homemail content sha256: ${h.join(" ")}\n${asRoot(ssh, step.apply)}`);
+    const create = pulumi.all(step.hashes).apply((h) => `# homemail content sha256: ${h.join(" ")}\n${asRoot(ssh.user, step.apply)}`);
     return new command.remote.Command(
         name,
-        { connection: sshConnection(ssh), create, update: create, delete: asRoot(ssh, step.remove) },
+        { connection: sshConnection(ssh), create, update: create, delete: asRoot(ssh.user, step.remove) },
         opts,
     );
 }
 
-/** Runs a fixed command as root (sudo for a non-root SSH user). The command never carries content. */
-function asRoot(ssh: SshTarget, cmd: string): string {
-    return ssh.user === "root" ? cmd : `sudo -n sh -c ${shellQuote(cmd)}`;
-}
 
 function validateArgs(args: VpsGatewayArgs): void {
     const m = args?.model;

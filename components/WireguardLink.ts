@@ -13,7 +13,7 @@ import type { SshTarget } from "./config/model";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import { EGRESS_SCRIPT_PATH, EGRESS_UNIT_NAME, renderEgress } from "./render/egress";
 import type { HostFile, HostName } from "./render/hostFile";
-import { sha256 } from "./render/hostFile";
+import { asRoot, sha256 } from "./render/hostFile";
 import { WG_CONF_PATH, WG_INTERFACE, WG_KEY_PATH, WireguardModel, renderWireguard } from "./render/wireguard";
 
 /** Arguments of {@link WireguardLink}. */
@@ -67,13 +67,13 @@ export class WireguardLink extends pulumi.ComponentResource {
             const sshUp = waitForSsh(`${name}-${role}-ssh`, ssh[role], this);
             const check = new command.remote.Command(
                 `${name}-${role}-preflight`,
-                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role], "bash -s"), stdin: preflight, triggers: [sha256(preflight)] },
+                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role].user, "bash -s"), stdin: preflight, triggers: [sha256(preflight)] },
                 { parent: this, dependsOn: [sshUp] },
             );
             // No triggers and an idempotent script: re-running never rotates the key.
             const key = new command.remote.Command(
                 `${name}-${role}-key`,
-                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role], `bash -s -- ${WG_KEY_PATH}`), stdin: ensureKey },
+                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role].user, `bash -s -- ${WG_KEY_PATH}`), stdin: ensureKey },
                 { parent: this, dependsOn: [check] },
             );
             base[role] = { ssh: sshUp, preflight: check, key };
@@ -102,8 +102,8 @@ export class WireguardLink extends pulumi.ComponentResource {
                 `${name}-${role}-up`,
                 {
                     connection: sshConnection(ssh[role]),
-                    create: asRoot(ssh[role], `systemctl enable wg-quick@${WG_INTERFACE} && systemctl restart wg-quick@${WG_INTERFACE}`),
-                    delete: asRoot(ssh[role], `systemctl disable --now wg-quick@${WG_INTERFACE}`),
+                    create: asRoot(ssh[role].user, `systemctl enable wg-quick@${WG_INTERFACE} && systemctl restart wg-quick@${WG_INTERFACE}`),
+                    delete: asRoot(ssh[role].user, `systemctl disable --now wg-quick@${WG_INTERFACE}`),
                     // Restart exactly when the conf's bytes change (PostUp/PostDown may have changed).
                     triggers: [confs[role].content.apply((c) => sha256(c))],
                 },
@@ -133,8 +133,8 @@ export class WireguardLink extends pulumi.ComponentResource {
             `${name}-${role}-egress`,
             {
                 connection: sshConnection(ssh),
-                create: asRoot(ssh, `${EGRESS_SCRIPT_PATH} enable && ${EGRESS_SCRIPT_PATH} verify && systemctl daemon-reload && systemctl enable ${EGRESS_UNIT_NAME}`),
-                delete: asRoot(ssh, `${EGRESS_SCRIPT_PATH} disable && systemctl disable ${EGRESS_UNIT_NAME}`),
+                create: asRoot(ssh.user, `${EGRESS_SCRIPT_PATH} enable && ${EGRESS_SCRIPT_PATH} verify && systemctl daemon-reload && systemctl enable ${EGRESS_UNIT_NAME}`),
+                delete: asRoot(ssh.user, `${EGRESS_SCRIPT_PATH} disable && systemctl disable ${EGRESS_UNIT_NAME}`),
                 triggers: files.map((f) => sha256(f.content)),
             },
             { parent: this, dependsOn: after, deleteBeforeReplace: true },
@@ -142,10 +142,6 @@ export class WireguardLink extends pulumi.ComponentResource {
     }
 }
 
-/** Runs a fixed command as root (sudo for non-root SSH users). The command never carries content. */
-function asRoot(ssh: SshTarget, cmd: string): string {
-    return ssh.user === "root" ? cmd : `sudo -n ${cmd.includes("&&") ? `sh -c '${cmd}'` : cmd}`;
-}
 
 function validateArgs(args: WireguardLinkArgs): void {
     if (!args.model?.addresses || !args.model?.egress) throw new Error("WireguardLink: args.model must carry addresses and egress");

@@ -84,6 +84,14 @@ export function shellQuote(word: string): string {
     return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A fixed command run as root: as is for the root SSH user, else through `sudo -n sh -c` with the
+ * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo).
+ */
+export function asRoot(sshUser: string, command: string): string {
+    return sshUser === "root" ? command : `sudo -n sh -c ${shellQuote(command)}`;
+}
+
 export function sha256(text: string | Buffer): string {
     return createHash("sha256").update(text).digest("hex");
 }
@@ -125,7 +133,7 @@ export function installFileCommand(f: HostFile, sshUser: string): string {
         `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
     ];
     const script = steps.join("\n");
-    const body = sshUser === "root" ? script : `sudo -n sh -c ${shellQuote(script)}`;
+    const body = asRoot(sshUser, script);
     return `${FILE_HEADER}${JSON.stringify(header)}\n${body}\n`;
 }
 

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import * as path from "node:path";
-import { HostFile, fillPlaceholders, installFileCommand, parseFileHeader, placeholdersIn, secretPlaceholder } from "../../components/render/hostFile";
+import { asRoot, HostFile, fillPlaceholders, installFileCommand, parseFileHeader, placeholdersIn, secretPlaceholder } from "../../components/render/hostFile";
 
 const me = userInfo();
 const group = execFileSync("id", ["-gn"]).toString().trim();
@@ -83,6 +83,19 @@ describe("installFileCommand", () => {
         expect(() => installFileCommand({ ...base, path: "/etc/../root/x" }, "root")).toThrow(/not absolute\/clean/);
         expect(() => installFileCommand({ ...base, secret: true, mode: "0640" }, "root")).toThrow(/group\/other/);
         expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") }, "root")).toThrow(/not marked secret/);
+    });
+});
+
+describe("asRoot", () => {
+    it("leaves a root user's command alone and runs the whole command under sudo otherwise", () => {
+        // A comment line first and several statements: all of it must run as root, not just the first word.
+        const cmd = "# import YAML without secrets: sha256 abc\necho one && echo two; echo three | cat";
+        expect(asRoot("root", cmd)).toBe(cmd);
+        const wrapped = asRoot("deploy", cmd);
+        expect(wrapped.startsWith("sudo -n sh -c '")).toBe(true);
+        // Without the `sudo -n` prefix, the shell runs exactly the original command.
+        const r = spawnSync("sh", ["-c", wrapped.slice("sudo -n ".length)], { encoding: "utf8" });
+        expect(r.stdout).toBe("one\ntwo\nthree\n");
     });
 });
 
