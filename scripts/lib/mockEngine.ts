@@ -48,6 +48,11 @@ export function isSecretValue(v: unknown): v is SecretValue {
     return typeof v === "object" && v !== null && (v as SecretValue).secret === true && "value" in v && Object.keys(v).length === 2;
 }
 
+/** The value itself, whether or not it is marked secret. */
+export function plainValue(v: unknown): unknown {
+    return isSecretValue(v) ? v.value : v;
+}
+
 /** Converts Pulumi's secret wire markers into {@link SecretValue}s, recursively. */
 function markSecrets(v: unknown): unknown {
     if (Array.isArray(v)) return v.map(markSecrets);

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseFileHeader } from "../../components/render/hostFile";
-import { isSecretValue, ProgramRun, RecordedResource } from "./mockEngine";
+import { isSecretValue, plainValue as plain, ProgramRun, RecordedResource } from "./mockEngine";
 import { parseTxtPresentation } from "../../components/render/dns";
 import { DnsRecordOut, renderZoneFile } from "./zoneFile";
 
@@ -41,9 +41,6 @@ function redact(v: unknown, includeSecrets: boolean): unknown {
     return v;
 }
 
-function plain(v: unknown): unknown {
-    return isSecretValue(v) ? v.value : v;
-}
 
 export interface OutTree {
     readonly files: { entry: FileEntry; content: string | Buffer }[];

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseModel } from "../../components/config";
 import type { ProgramRun, RecordedResource } from "../../scripts/lib/mockEngine";
-import { isSecretValue } from "../../scripts/lib/mockEngine";
+import { isSecretValue, plainValue } from "../../scripts/lib/mockEngine";
 import { runDevProgram } from "../helpers/program";
 import { REPO_ROOT, stackInput } from "../helpers/stack";
 
@@ -17,7 +17,7 @@ const groupId = (name: string): string =>
     fixtures.invokes["cloudflare:index/getApiTokenPermissionGroupsList:getApiTokenPermissionGroupsList"].results.find((g: { name: string }) => g.name === name).id;
 const fixturePublicKeyBase64 = readFileSync(path.join(FIXTURES, "dkim/test-only-dkim.pub"), "utf8").replace(/-----[A-Z ]+-----|\s/g, "");
 
-const plain = (v: unknown) => (isSecretValue(v) ? v.value : v);
+const plain = plainValue;
 
 describe.each(["dev", "multi"])("DNS components of the %s stack (mocks)", (stack) => {
     const input = stackInput(stack);

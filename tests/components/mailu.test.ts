@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ConfigInput } from "../../components/config";
-import { isSecretValue, ProgramRun, RecordedResource } from "../../scripts/lib/mockEngine";
+import { isSecretValue, plainValue, ProgramRun, RecordedResource } from "../../scripts/lib/mockEngine";
 import { writeOutTree } from "../../scripts/lib/writeOut";
 import { runDevProgram } from "../helpers/program";
 import { REPO_ROOT, stackInput, withConfig } from "../helpers/stack";
 import { readEnvFile, readMailuImport } from "../helpers/mailu";
 
 const COMPONENT = "homemail:mail:HomeMailServer";
-const plain = (v: unknown): unknown => (isSecretValue(v) ? v.value : v);
+const plain = plainValue;
 const byName = (run: ProgramRun, name: string): RecordedResource => {
     const r = run.resources.find((x) => x.name === name);
     if (!r) throw new Error(`no resource ${name}; have ${run.resources.map((x) => x.name).join(", ")}`);

@@ -1,5 +1,6 @@
 /** WkdSite under the mock engine: in the real program (dev stack) and on its own. */
 import type { ProgramRun, RecordedResource } from "../../scripts/lib/mockEngine";
+import { plainValue } from "../../scripts/lib/mockEngine";
 import { runDevProgram } from "../helpers/program";
 import { devModel, stackInput } from "../helpers/stack";
 import { sha256 } from "../../components/render/hostFile";
@@ -8,7 +9,7 @@ import { wkdHash } from "../../components/render/wkdHash";
 
 const COMMAND = "command:remote:Command";
 const byName = (run: ProgramRun) => new Map(run.resources.map((r) => [r.name, r]));
-const plain = (v: unknown) => (v && typeof v === "object" && "secret" in (v as object) ? (v as { value: unknown }).value : v);
+const plain = plainValue;
 
 describe("WkdSite in the program (dev stack)", () => {
     let run: ProgramRun;
