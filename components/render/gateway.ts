@@ -94,8 +94,9 @@ export function renderGateway(m: GatewayModel, images: GatewayImages): GatewayRe
         ...(existing ? {} : { traefikStatic: file(TRAEFIK_STATIC_PATH, renderTraefikStatic(m)) }),
         traefikDynamic: file(`${dynamicDir}/${TRAEFIK_DYNAMIC_FILE}`, renderTraefikDynamic(m, { adminRouter: !existing })),
         haproxy: file(HAPROXY_CFG_PATH, haproxyCfg, {
-            // The staged copy sits next to the live file, so it is inside the mounted directory.
-            validate: `docker run --rm --network none -v ${HAPROXY_DIR}:${CONTAINER.haproxyDir}:ro ${shellQuote(images.haproxy)} haproxy -c -q -f "${CONTAINER.haproxyDir}/$(basename {})"`,
+            // The staged copy sits in a root-only staging directory: mounted as the one file the
+            // image's HAProxy (not root) reads, so no directory on its way needs to be readable.
+            validate: `docker run --rm --network none -v {}:${CONTAINER.haproxyDir}/haproxy.cfg:ro ${shellQuote(images.haproxy)} haproxy -c -q -f ${CONTAINER.haproxyDir}/haproxy.cfg`,
         }),
         entrypoints: traefikEntrypoints(m),
         commands: gatewayCommands(!existing),

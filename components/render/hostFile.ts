@@ -109,28 +109,75 @@ export function assertValidHostFile(f: HostFile): void {
 }
 
 /**
- * The shell step that installs stdin as the file: stage next to the target (same filesystem), set
- * owner and mode before any content is visible, validate the staged copy, then rename over the target
- * (atomic: readers see the old or the new file, never half of one). Prints nothing of the content.
+ * Refuses (exit 1, naming the directory) when anyone but root (and the installing user, which on a
+ * host is root) could change where the target path leads: every directory on the path as written and
+ * as resolved must be owned by one of them and writable by no one else. A sticky directory (`/tmp`)
+ * may be world-writable above the target, since no one else can rename or remove what root owns in
+ * it; the target's own directory may not. A path component that does not exist yet ends the walk: the
+ * installer creates it.
+ */
+const REFUSE_SHARED_DIRECTORIES = [
+    "homemail_check_dir() {",
+    '  homemail_uid=$(stat -L -c %u -- "$1")',
+    '  homemail_mode=$(stat -L -c %a -- "$1")',
+    '  if [ "$homemail_uid" != 0 ] && [ "$homemail_uid" != "$homemail_me" ]; then homemail_why="is owned by uid $homemail_uid"',
+    '  elif [ $((0$homemail_mode & 022)) -ne 0 ] && { [ "$1" = "$2" ] || [ $((0$homemail_mode & 01000)) -eq 0 ]; }; then homemail_why="is writable by group or others (mode $homemail_mode)"',
+    "  else return 0; fi",
+    '  echo "homemail: refusing to install $f: directory $1 $homemail_why, so another user could redirect the write. Fix: chown root:root $1 && chmod go-w $1" >&2',
+    "  exit 1",
+    "}",
+    "homemail_check_path() {",
+    '  homemail_check_dir / "$1"',
+    "  homemail_p=''",
+    "  homemail_rest=${1#/}",
+    '  while [ -n "$homemail_rest" ]; do',
+    '    homemail_p="$homemail_p/${homemail_rest%%/*}"',
+    "    case $homemail_rest in */*) homemail_rest=${homemail_rest#*/} ;; *) homemail_rest='' ;; esac",
+    '    [ -e "$homemail_p" ] || return 0',
+    '    homemail_check_dir "$homemail_p" "$1"',
+    "  done",
+    "}",
+];
+
+/**
+ * The shell step that installs stdin as the file. It refuses a directory that another user could
+ * change ({@link REFUSE_SHARED_DIRECTORIES}), stages in a fresh root-only directory inside the
+ * target's directory (same filesystem; no one else can swap the staged file for a symlink), sets
+ * owner and mode before any content is visible, validates the staged copy, then renames it over the
+ * target with `mv -fT` (atomic: readers see the old or the new file; a symlink at the target is
+ * replaced, never followed, and never taken as a directory to move into). Prints nothing of the
+ * content.
  */
 export function installFileCommand(f: HostFile, sshUser: string): string {
     assertValidHostFile(f);
     const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
-    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+    const slash = f.path.lastIndexOf("/");
+    const dir = f.path.slice(0, slash) || "/";
     const steps = [
         "set -eu",
         `f=${shellQuote(f.path)}`,
+        `d=${shellQuote(dir)}`,
+        `n=${shellQuote(f.path.slice(slash + 1))}`,
+        "homemail_me=$(id -u)",
+        ...REFUSE_SHARED_DIRECTORIES,
+        // Before creating anything (mkdir -p would follow a swapped symlink) and again after.
+        'homemail_check_path "$d"',
         // New parent directories: readable for public files (daemons that drop root read them),
         // private for secret ones. Existing directories keep their mode.
-        `(umask ${f.secret ? "077" : "022"} && mkdir -p ${shellQuote(dir)})`,
+        `(umask ${f.secret ? "077" : "022"} && mkdir -p "$d")`,
+        'homemail_check_path "$d"',
+        'r=$(cd -P -- "$d" && pwd -P)',
+        'homemail_check_path "$r"',
         "umask 077",
-        `t=$(mktemp ${shellQuote(`${dir}/.homemail-stage.XXXXXX`)})`,
-        `trap 'rm -f "$t"' EXIT`,
+        's=$(mktemp -d "$r/.homemail-stage.XXXXXX")',
+        `trap 'rm -rf "$s"' EXIT`,
+        't="$s/$n"',
+        ': > "$t"',
         `chown ${shellQuote(f.owner)} "$t"`,
         `chmod ${f.mode} "$t"`,
         f.encoding === "base64" ? `base64 -d > "$t"` : `cat > "$t"`,
         ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
-        `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
+        `if [ -f "$r/$n" ] && [ ! -L "$r/$n" ] && cmp -s "$t" "$r/$n"; then echo unchanged; else mv -fT "$t" "$r/$n"; echo installed; fi`,
     ];
     const script = steps.join("\n");
     const body = asRoot(sshUser, script);

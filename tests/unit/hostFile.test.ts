@@ -1,8 +1,9 @@
 /** The file-install step, run for real with sh in a temp dir (the way a host runs it over SSH). */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, existsSync, readdirSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, existsSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import * as path from "node:path";
+import { describeRoot } from "../helpers/root";
 import { asRoot, HostFile, fillPlaceholders, installFileCommand, parseFileHeader, placeholdersIn, secretPlaceholder } from "../../components/render/hostFile";
 
 const me = userInfo();
@@ -83,6 +84,93 @@ describe("installFileCommand", () => {
         expect(() => installFileCommand({ ...base, path: "/etc/../root/x" }, "root")).toThrow(/not absolute\/clean/);
         expect(() => installFileCommand({ ...base, secret: true, mode: "0640" }, "root")).toThrow(/group\/other/);
         expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") }, "root")).toThrow(/not marked secret/);
+    });
+});
+
+describeRoot("installFileCommand against another user's symlinks (root, as on a host)", () => {
+    const NOBODY = 65534;
+    const root: HostFile = { host: "vps", path: "", mode: "0644", owner: "root:root", content: "", secret: false };
+    /** A root-only place with a victim file and a victim directory the attacker wants root to write. */
+    function scene() {
+        const top = mkdtempSync(path.join(tmpdir(), "hm-symlink-"));
+        chmodSync(top, 0o755);
+        const victimDir = path.join(top, "victim-dir");
+        mkdirSync(victimDir, { mode: 0o755 });
+        const victimFile = path.join(top, "victim-file");
+        writeFileSync(victimFile, "precious\n", { mode: 0o600 });
+        return { top, victimDir, victimFile };
+    }
+    const unchanged = (s: ReturnType<typeof scene>) => {
+        expect(readdirSync(s.victimDir)).toEqual([]);
+        expect(readFileSync(s.victimFile, "utf8")).toBe("precious\n");
+        expect((statSync(s.victimFile).mode & 0o777).toString(8)).toBe("600");
+        expect(statSync(s.victimFile).uid).toBe(0);
+    };
+
+    it("replaces a symlink at the target with the file, never writing where it points (not even into a directory)", () => {
+        const s = scene();
+        const live = path.join(s.top, "live");
+        mkdirSync(live, { mode: 0o755 });
+        symlinkSync(s.victimDir, path.join(live, "to-dir.conf"));
+        symlinkSync(s.victimFile, path.join(live, "to-file.conf"));
+        for (const name of ["to-dir.conf", "to-file.conf"]) {
+            const r = install({ ...root, path: path.join(live, name) }, "new\n");
+            expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 0, stderr: "" });
+            expect(lstatSync(path.join(live, name)).isFile()).toBe(true);
+            expect(readFileSync(path.join(live, name), "utf8")).toBe("new\n");
+        }
+        unchanged(s);
+        expect(readdirSync(live).sort()).toEqual(["to-dir.conf", "to-file.conf"]);
+    });
+
+    it("refuses, naming the directory, a target directory another user can write, with their symlink already in place", () => {
+        const s = scene();
+        const shared = path.join(s.top, "dynamic");
+        mkdirSync(shared, { mode: 0o755 });
+        chownSync(shared, NOBODY, NOBODY);
+        symlinkSync(s.victimFile, path.join(shared, "homemail.yml"));
+        const r = install({ ...root, path: path.join(shared, "homemail.yml") }, "new\n");
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain(`directory ${shared} is owned by uid ${NOBODY}`);
+        expect(readlinkSync(path.join(shared, "homemail.yml"))).toBe(s.victimFile);
+        unchanged(s);
+
+        // Owned by root but group- or world-writable is just as open.
+        const open = path.join(s.top, "open");
+        mkdirSync(open);
+        chmodSync(open, 0o777);
+        const o = install({ ...root, path: path.join(open, "x.conf") }, "new\n");
+        expect(o.status).not.toBe(0);
+        expect(o.stderr).toContain(`directory ${open} is writable by group or others (mode 777)`);
+        expect(readdirSync(open)).toEqual([]);
+    });
+
+    it("refuses a path that leads through another user's directory, even where it holds only a symlink to a root directory", () => {
+        const s = scene();
+        const home = path.join(s.top, "home-of-nobody");
+        mkdirSync(home, { mode: 0o755 });
+        symlinkSync(s.victimDir, path.join(home, "conf"));
+        chownSync(home, NOBODY, NOBODY);
+        const r = install({ ...root, path: path.join(home, "conf", "app.conf") }, "new\n");
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain(`directory ${home} is owned by uid ${NOBODY}`);
+        // And a missing directory under it is not created either (mkdir -p would follow the symlink).
+        const d = install({ ...root, path: path.join(home, "conf", "new", "app.conf") }, "new\n");
+        expect(d.status).not.toBe(0);
+        unchanged(s);
+    });
+
+    it("stages in a fresh root-only directory inside the target's directory and leaves nothing behind", () => {
+        const s = scene();
+        const live = path.join(s.top, "live");
+        const seen = path.join(s.top, "staging-seen");
+        const r = install({ ...root, path: path.join(live, "app.conf"), validate: `sh -c 'stat -c "%a %u %d:%i" "\${1%/*}" "\${1%/*}/.." > ${seen}' validate {}` }, "x\n");
+        expect(r.status).toBe(0);
+        const [staging, parent] = readFileSync(seen, "utf8").trim().split("\n").map((l) => l.split(" "));
+        expect(staging.slice(0, 2)).toEqual(["700", "0"]);
+        // Its parent is the target's directory itself: the final rename never crosses a filesystem.
+        expect(parent[2]).toBe(`${statSync(live).dev}:${statSync(live).ino}`);
+        expect(readdirSync(live)).toEqual(["app.conf"]);
     });
 });
 
