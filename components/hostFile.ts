@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { SshTarget } from "./config/model";
 import { secretValue } from "./config/load";
-import { HostFile, fillPlaceholders, installFileCommand, placeholdersIn, sha256 } from "./render/hostFile";
+import { HostFile, fillTemplate, installFileCommand, sha256, SecretTemplate, templateSecrets } from "./render/hostFile";
 
 /** SSH connection args for a host; the private key (if any) stays a secret, else the ssh-agent is used. */
 export function sshConnection(ssh: SshTarget, opts: { waitForever?: boolean } = {}): command.types.input.remote.ConnectionArgs {
@@ -39,7 +39,7 @@ export function pathSlug(path: string): string {
 export interface PushFileOptions {
     readonly parent: pulumi.Resource;
     readonly ssh: SshTarget;
-    /** Values for the file's secret placeholders, by placeholder name. */
+    /** Values for the file's secret slots ({@link HostFile.secretTemplate}), by secret name. */
     readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -50,17 +50,8 @@ export interface PushFileOptions {
  */
 export function pushHostFile(name: string, file: HostFile | pulumi.Output<HostFile>, opts: PushFileOptions): command.remote.Command {
     if (pulumi.Output.isInstance(file)) return pushComputedHostFile(name, file, opts);
-    const names = placeholdersIn(file.content);
-    const content: pulumi.Output<string> = names.length
-        ? pulumi.secret(
-              pulumi
-                  .all(names.map((n) => {
-                      const v = opts.secrets?.[n];
-                      if (v === undefined) throw new Error(`${name}: no value given for secret placeholder ${n}`);
-                      return v;
-                  }))
-                  .apply((values) => fillPlaceholders(file.content, Object.fromEntries(names.map((n, i) => [n, values[i]])))),
-          )
+    const content: pulumi.Output<string> = file.secretTemplate
+        ? fillSecretTemplate(name, file.secretTemplate, opts.secrets ?? {})
         : pulumi.output(file.secret ? pulumi.secret(file.content) : file.content);
     return new command.remote.Command(
         name,
@@ -75,13 +66,32 @@ export function pushHostFile(name: string, file: HostFile | pulumi.Output<HostFi
 }
 
 /**
+ * A template filled at its slots only, as a secret Output. `escape` adapts each value to the syntax
+ * around its slot (a YAML quoted scalar, say); default: as is.
+ */
+export function fillSecretTemplate(
+    name: string,
+    template: SecretTemplate,
+    secrets: Readonly<Record<string, pulumi.Input<string>>>,
+    escape?: (value: string) => string,
+): pulumi.Output<string> {
+    const names = templateSecrets(template);
+    const values = names.map((n) => {
+        const v = secrets[n];
+        if (v === undefined) throw new Error(`${name}: no value given for secret placeholder ${n}`);
+        return v;
+    });
+    return pulumi.secret(pulumi.all(values).apply((vs) => fillTemplate(template, Object.fromEntries(names.map((n, i) => [n, vs[i]])), escape)));
+}
+
+/**
  * A host file whose content is computed from other resources' outputs (a peer's public key): the
  * same install step, with the command string and content resolved inside the Output. Such files
  * carry no secrets (a secret computed file would need the placeholder path above).
  */
 function pushComputedHostFile(name: string, file: pulumi.Output<HostFile>, opts: PushFileOptions): command.remote.Command {
     const checked = file.apply((f) => {
-        if (f.secret || placeholdersIn(f.content).length) throw new Error(`${name}: a computed host file cannot carry secrets`);
+        if (f.secret || f.secretTemplate) throw new Error(`${name}: a computed host file cannot carry secrets`);
         return f;
     });
     return new command.remote.Command(

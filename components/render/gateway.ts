@@ -8,7 +8,7 @@
  * - the dynamic file changed -> nothing (the file provider watches its directory);
  * - haproxy.cfg changed -> `docker compose kill -s USR2 haproxy` (master-worker reload, no drop).
  */
-import { placeholdersIn, HostFile, publicHostFile, secretPlaceholder, shellQuote } from "./hostFile";
+import { HostFile, publicHostFile, secretHostFile, secretSlot, shellQuote } from "./hostFile";
 import { renderGatewayCompose } from "./gatewayCompose";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderTraefikDynamic, renderTraefikStatic, traefikEntrypoints, TraefikEntrypoint, RESOLVER_DNS } from "./traefik";
@@ -109,13 +109,11 @@ export function gatewayFiles(r: GatewayRender): HostFile[] {
 }
 
 /**
- * The Cloudflare dns-01 token file. The content is the placeholder only (no newline: lego reads the
+ * The Cloudflare dns-01 token file: the one secret slot and nothing else (no newline: lego reads the
  * whole file as the token); the component fills in the secret right before stdin.
  */
 export function renderCfTokenFile(): HostFile {
-    const f = file(CF_TOKEN_PATH, secretPlaceholder(CF_TOKEN_SECRET), { mode: "0600", secret: true });
-    if (placeholdersIn(f.content).join() !== CF_TOKEN_SECRET) throw new Error("token file must hold exactly its placeholder");
-    return f;
+    return secretHostFile("vps", CF_TOKEN_PATH, [secretSlot(CF_TOKEN_SECRET)]);
 }
 
 /** What an existing Traefik needs for homemail's dynamic file (reported as a stack output). */

@@ -19,10 +19,16 @@ export interface HostFile {
     /** `user:group`. */
     readonly owner: string;
     /**
-     * File content. For secret files this holds placeholder tokens ({@link secretPlaceholder}); the
-     * component swaps in the real values inside an apply, right before the content goes to stdin.
+     * File content. For a file with {@link secretTemplate} this is that template's display text
+     * (each secret shown as its {@link secretPlaceholder} token), never what is sent.
      */
     readonly content: string;
+    /**
+     * Where the secret values go: the content as literal parts and secret slots. The component fills
+     * exactly these slots inside an apply, right before the content goes to stdin; a token-like string
+     * in a literal part (a display name, say) stays text. Only on secret files.
+     */
+    readonly secretTemplate?: SecretTemplate;
     /** True when the content carries secret values (then mode must deny group/other). */
     readonly secret: boolean;
     /**
@@ -59,24 +65,65 @@ const MODE = /^0[0-7]{3}$/;
 const OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
 const PATH = /^\/[A-Za-z0-9._/@-]+$/;
 
-/** A token that stands for a secret value in rendered text. Unique per secret name. */
-export function secretPlaceholder(name: string): string {
-    if (!/^[A-Za-z0-9_.:@-]+$/.test(name)) throw new Error(`bad secret placeholder name ${name}`);
-    return `@@HOMEMAIL_SECRET(${name})@@`;
+/** A position a renderer chose for a secret value; names come from renderers, never from config text. */
+export interface SecretSlot {
+    readonly secret: string;
 }
 
-/** All placeholder names in a text, sorted and unique. */
+/**
+ * Rendered text with secret values at the renderer's positions: literal parts (copied as they are,
+ * whatever they contain) and {@link SecretSlot}s. Filling never searches text for tokens, so a config
+ * value that looks like a placeholder cannot pull a secret into its place.
+ */
+export type SecretTemplate = readonly (string | SecretSlot)[];
+
+export const secretSlot = (name: string): SecretSlot => ({ secret: secretName(name) });
+
+const SECRET_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+function secretName(name: string): string {
+    if (!SECRET_NAME.test(name)) throw new Error(`bad secret placeholder name ${name}`);
+    return name;
+}
+
+/** The token that shows a secret's place in display text (offline render, diffs). Unique per name. */
+export function secretPlaceholder(name: string): string {
+    return `@@HOMEMAIL_SECRET(${secretName(name)})@@`;
+}
+
+/** All placeholder tokens' names in a display text, sorted and unique (for checks and display only). */
 export function placeholdersIn(text: string): string[] {
     return [...new Set([...text.matchAll(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g)].map((m) => m[1]))].sort();
 }
 
-/** Replaces every placeholder by its value; throws if one has no value (never ship a token). */
-export function fillPlaceholders(text: string, values: Readonly<Record<string, string>>): string {
-    return text.replace(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g, (_, name: string) => {
-        const v = values[name];
-        if (v === undefined) throw new Error(`no value for secret placeholder ${name}`);
-        return v;
-    });
+/** A template's display text: each slot as its placeholder token. */
+export function templateText(t: SecretTemplate): string {
+    return t.map((p) => (typeof p === "string" ? p : secretPlaceholder(p.secret))).join("");
+}
+
+/** The secret names a template needs, sorted and unique. */
+export function templateSecrets(t: SecretTemplate): string[] {
+    return [...new Set(t.flatMap((p) => (typeof p === "string" ? [] : [p.secret])))].sort();
+}
+
+/**
+ * Fills exactly the template's slots, each value passed through `escape` (for the syntax around the
+ * slot); throws if one has no value (never ship a token).
+ */
+export function fillTemplate(t: SecretTemplate, values: Readonly<Record<string, string>>, escape: (value: string) => string = (v) => v): string {
+    return t
+        .map((p) => {
+            if (typeof p === "string") return p;
+            const v = values[p.secret];
+            if (v === undefined) throw new Error(`no value for secret placeholder ${p.secret}`);
+            return escape(v);
+        })
+        .join("");
+}
+
+/** A secret host file made from a template: its content is the template's display text. */
+export function secretHostFile(host: HostName, path: string, template: SecretTemplate, extra: Partial<HostFile> = {}): HostFile {
+    return { host, path, mode: "0600", owner: "root:root", content: templateText(template), secretTemplate: template, secret: true, ...extra };
 }
 
 /** Single-quotes a word for POSIX sh. */
@@ -104,7 +151,8 @@ export function assertValidHostFile(f: HostFile): void {
     if (f.secret && (f.mode[2] !== "0" || f.mode[3] !== "0")) {
         throw new Error(`secret host file ${f.path} has mode ${f.mode}; group/other must have no access`);
     }
-    if (!f.secret && placeholdersIn(f.content).length) throw new Error(`host file ${f.path} has secret placeholders but is not marked secret`);
+    if (f.secretTemplate && !f.secret) throw new Error(`host file ${f.path} has secret slots but is not marked secret`);
+    if (f.secretTemplate && templateText(f.secretTemplate) !== f.content) throw new Error(`host file ${f.path}: content is not its template's display text`);
     if (f.encoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(f.content)) throw new Error(`host file ${f.path}: content is not base64`);
 }
 

@@ -25,7 +25,7 @@
 import { stringify } from "yaml";
 import type { Model } from "../config/model";
 import { pinnedImage } from "./gatewayLayout";
-import { HostFile, secretPlaceholder } from "./hostFile";
+import { fillTemplate, HostFile, SecretTemplate, secretHostFile, secretSlot, sha256, templateText } from "./hostFile";
 
 /** The slice of the model this renderer reads. */
 export type MailuModel = Pick<
@@ -258,13 +258,13 @@ export function renderMailuEnv(model: MailuModel): HostFile {
  * `*_KEY` variable from the environment of the daemons it starts.
  */
 export function renderMailuSecretsEnv(model: MailuModel): HostFile {
-    const lines = [
-        `# ${HEADER}`,
-        "# Mailu's secrets. Compose reads this file as root; only root can read it on the host.",
-        `SECRET_KEY=${secretPlaceholder(SECRET_KEY_PLACEHOLDER)}`,
-        ...(model.mailu.api ? [`API_TOKEN=${secretPlaceholder(API_TOKEN_PLACEHOLDER)}`] : []),
+    const template: SecretTemplate = [
+        `# ${HEADER}\n`,
+        "# Mailu's secrets. Compose reads this file as root; only root can read it on the host.\n",
+        "SECRET_KEY=", secretSlot(SECRET_KEY_PLACEHOLDER), "\n",
+        ...(model.mailu.api ? ["API_TOKEN=", secretSlot(API_TOKEN_PLACEHOLDER), "\n"] : []),
     ];
-    return { host: "home", path: MAILU_SECRETS_ENV_PATH, mode: "0600", owner: "root:root", content: `${lines.join("\n")}\n`, secret: true };
+    return secretHostFile("home", MAILU_SECRETS_ENV_PATH, template);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -369,25 +369,37 @@ export type ImportSecret =
     | { readonly placeholder: string; readonly kind: "dkim"; readonly domain: string };
 
 export interface MailuImport {
-    /** YAML for `flask mailu config-import --update`, with a placeholder inside "..." per secret. */
+    /** Display text: the YAML with a placeholder token inside "..." per secret (offline render, diffs). */
     readonly content: string;
+    /** The same YAML with each secret as a slot inside its "...": what {@link fillImportSecrets} fills. */
+    readonly template: SecretTemplate;
     readonly secrets: readonly ImportSecret[];
 }
 
-export const passwordPlaceholder = (address: string) => `password:${address}`;
+/**
+ * A password's secret name: a hash of the address, so every local-part character the config allows
+ * (`o'brien`, `first+tag`) makes a valid name, and adding a user renames no one else's secret.
+ */
+export const passwordPlaceholder = (address: string) => `password:${sha256(address).slice(0, 24)}`;
 export const dkimPlaceholder = (domain: string) => `dkim:${domain}`;
 
 /**
  * Domains (with their alternative domains and DKIM key), users and aliases, as Mailu's config-import
  * reads them (core/admin/mailu/schemas.py). Every string is double-quoted, so YAML 1.1 readers
- * (PyYAML) and 1.2 readers agree; secrets sit inside quotes and must be filled with
- * {@link fillImportSecrets}.
+ * (PyYAML) and 1.2 readers agree; secrets sit inside quotes, as slots of {@link MailuImport.template}
+ * that only {@link fillImportSecrets} fills.
  */
 export function renderMailuImport(model: MailuModel): MailuImport {
     const secrets: ImportSecret[] = [];
+    // The YAML is written with a marker per secret; a marker that no config text contains (the text
+    // decides how many `~` it takes, so the same model gives the same bytes) lets the split below
+    // find exactly the renderer's positions.
+    let marker = "HOMEMAIL~SLOT";
+    const config = JSON.stringify([model.domains, model.users, model.aliases]);
+    while (config.includes(marker)) marker += "~";
     const secret = (s: ImportSecret) => {
         secrets.push(s);
-        return secretPlaceholder(s.placeholder);
+        return `${marker}${secrets.length - 1}${marker}`;
     };
     const mainDomains = model.domains.filter((d) => d.kind !== "alternative").sort((x, y) => x.name.localeCompare(y.name));
     const domain = mainDomains.map((d) => {
@@ -416,8 +428,14 @@ export function renderMailuImport(model: MailuModel): MailuImport {
         `# Input of: flask mailu config-import --update (merge: accounts made in the admin GUI stay).`,
         "",
     ].join("\n");
-    return { content: head + stringify({ domain, user, alias }, YAML_OPTIONS), secrets };
+    const yaml = head + stringify({ domain, user, alias }, YAML_OPTIONS);
+    const pieces = yaml.split(new RegExp(`${escapeRegExp(marker)}(\\d+)${escapeRegExp(marker)}`));
+    const template: SecretTemplate = pieces.map((piece, i) => (i % 2 === 0 ? piece : secretSlot(secrets[Number(piece)].placeholder)));
+    if (pieces.length !== 2 * secrets.length + 1) throw new Error("mailu import: a secret marker went missing in the YAML");
+    return { content: templateText(template), template, secrets };
 }
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * The body of a YAML double-quoted scalar for `value` (no surrounding quotes): JSON escapes plus the
@@ -429,13 +447,9 @@ export function yamlQuotedBody(value: string): string {
         .replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Fills the import YAML's placeholders with secret values, each escaped for its quoted scalar. */
+/** Fills the import YAML's secret slots (and nothing else) with secret values, each escaped for its quoted scalar. */
 export function fillImportSecrets(imp: MailuImport, values: Readonly<Record<string, string>>): string {
-    return imp.content.replace(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g, (_, name: string) => {
-        const v = values[name];
-        if (v === undefined) throw new Error(`no value for secret placeholder ${name}`);
-        return yamlQuotedBody(v);
-    });
+    return fillTemplate(imp.template, values, yamlQuotedBody);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -171,6 +171,21 @@ describe("users, aliases and domains as code", () => {
     });
 });
 
+describe("addresses with any local-part character the config allows (issue 13 hole 4)", () => {
+    it("run the whole program: o'brien@ and first+tag@ get their passwords, set or generated", async () => {
+        const input = withConfig([
+            { key: "homemail:users", value: [{ address: "o'brien@example.com" }, { address: "first+tag@example.com" }, { address: "a{b}=c@example.com" }] },
+            { key: "homemail:userPasswords", value: { "o'brien@example.com": "obrien-pw" }, secret: true },
+        ]);
+        const run = await runDevProgram(input);
+        const read = readMailuImport(importYaml(run));
+        expect(read.problems).toEqual([]);
+        const passwords = plain(run.outputs.mailUserPasswords) as Record<string, string>;
+        expect(passwords["o'brien@example.com"]).toBe("obrien-pw");
+        for (const a of ["o'brien@example.com", "first+tag@example.com", "a{b}=c@example.com"]) expect(read.users.find((u) => u.email === a)?.password).toBe(passwords[a]);
+    });
+});
+
 describe("secrets stay secret (sentinel values)", () => {
     const SENTINELS = { "user@example.com": "SENTINEL-user-pw-7Qx", "admin@example.com": "SENTINEL-admin-pw-3Kz" };
     let run: ProgramRun;

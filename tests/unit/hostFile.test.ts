@@ -4,7 +4,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir, userInfo } from "node:os";
 import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
-import { asRoot, HostFile, fillPlaceholders, installFileCommand, parseFileHeader, placeholdersIn, secretPlaceholder } from "../../components/render/hostFile";
+import { asRoot, HostFile, fillTemplate, installFileCommand, parseFileHeader, placeholdersIn, secretHostFile, secretPlaceholder, secretSlot, templateSecrets, templateText } from "../../components/render/hostFile";
 
 const me = userInfo();
 const group = execFileSync("id", ["-gn"]).toString().trim();
@@ -83,7 +83,8 @@ describe("installFileCommand", () => {
         expect(() => installFileCommand({ ...base, path: "/etc/x'; rm -rf /" }, "root")).toThrow(/not absolute\/clean/);
         expect(() => installFileCommand({ ...base, path: "/etc/../root/x" }, "root")).toThrow(/not absolute\/clean/);
         expect(() => installFileCommand({ ...base, secret: true, mode: "0640" }, "root")).toThrow(/group\/other/);
-        expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") }, "root")).toThrow(/not marked secret/);
+        expect(() => installFileCommand({ ...secretHostFile("vps", base.path, [secretSlot("x")]), secret: false }, "root")).toThrow(/not marked secret/);
+        expect(() => installFileCommand({ ...secretHostFile("vps", base.path, [secretSlot("x")]), content: "other" }, "root")).toThrow(/display text/);
     });
 });
 
@@ -187,12 +188,19 @@ describe("asRoot", () => {
     });
 });
 
-describe("secret placeholders", () => {
-    it("are found and filled, and an unknown one is an error (never shipped as a token)", () => {
-        const text = `a=${secretPlaceholder("one")}\nb=${secretPlaceholder("two")}\n`;
-        expect(placeholdersIn(text)).toEqual(["one", "two"]);
-        expect(fillPlaceholders(text, { one: "1", two: "2" })).toBe("a=1\nb=2\n");
-        expect(() => fillPlaceholders(text, { one: "1" })).toThrow(/two/);
+describe("secret templates", () => {
+    it("fill exactly the renderer's slots, and an unknown one is an error (never shipped as a token)", () => {
+        const t = ["a=", secretSlot("one"), "\nb=", secretSlot("two"), "\n"];
+        expect(templateSecrets(t)).toEqual(["one", "two"]);
+        expect(templateText(t)).toBe(`a=${secretPlaceholder("one")}\nb=${secretPlaceholder("two")}\n`);
+        expect(placeholdersIn(templateText(t))).toEqual(["one", "two"]);
+        expect(fillTemplate(t, { one: "1", two: "2" })).toBe("a=1\nb=2\n");
+        expect(fillTemplate(t, { one: "1", two: "2" }, (v) => `<${v}>`)).toBe("a=<1>\nb=<2>\n");
+        expect(() => fillTemplate(t, { one: "1" })).toThrow(/two/);
+    });
+
+    it("leave token-like text in a literal part as text: a value cannot pull another secret into its place", () => {
+        const t = [`name=${secretPlaceholder("two")}\npw=`, secretSlot("one"), "\n"];
+        expect(fillTemplate(t, { one: "1", two: "THE-OTHER-SECRET" })).toBe(`name=${secretPlaceholder("two")}\npw=1\n`);
     });
 });
-
