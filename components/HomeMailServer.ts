@@ -3,7 +3,7 @@
  * by digest, and domains, users, aliases and DKIM keys imported from the stack config.
  *
  * Steps on the home server, in order: SSH up -> host script -> preflight (Docker, compose plugin) ->
- * non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
+ * home firewall (what the tunnel may reach) -> non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
  * compose.yaml (validated on the host by `docker compose config`) -> `up` (re-run when any of those
  * files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
  * (report accounts Mailu has beyond the config; delete removed ones only with pruneRemoved).
@@ -17,6 +17,7 @@ import type { SshTarget } from "./config/model";
 import { secretValue } from "./config/load";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import { asRoot, HostFile, sha256 } from "./render/hostFile";
+import { HOME_FIREWALL_COMMANDS, renderHomeFirewall } from "./render/homeFirewall";
 import {
     API_TOKEN_PLACEHOLDER,
     MAILU_COMMANDS,
@@ -61,7 +62,7 @@ export interface HomeMailServerArgs {
 /**
  * Mailu at home, consistent with the gateway by construction, with users and aliases as code.
  *
- * Children are named `${name}-<role>`: `-ssh`, `-file-<path slug>`, `-preflight`, `-nonlocal-bind`,
+ * Children are named `${name}-<role>`: `-ssh`, `-file-<path slug>`, `-preflight`, `-firewall`, `-nonlocal-bind`,
  * `-docker` (provider), `-image-<service>`, `-secret-key`, `-password-<address>`, `-up`, `-import`,
  * `-reconcile`.
  */
@@ -97,6 +98,17 @@ export class HomeMailServer extends pulumi.ComponentResource {
         const script: HostFile = { host: "home", path: MAILU_SCRIPT_PATH, mode: "0755", owner: "root:root", content: readAsset("mailu/homemail-mailu.sh"), secret: false, validate: "bash -n {}" };
         const scriptFile = push(script, script.path, [sshUp]);
         const preflight = step("preflight", MAILU_COMMANDS.preflight, { triggers: [sha256(script.content)] }, [scriptFile]);
+        // The tunnel may reach only the front ports, from the hub's address. Updated in place (the
+        // content hashes ride in a comment line): a replacement would run the old `disable` after
+        // the new `enable`, or leave the tunnel unfiltered in between.
+        const firewallFiles = renderHomeFirewall(model, readAsset("home-firewall/firewall.sh"));
+        const firewallPushes = firewallFiles.map((f) => push(f, f.path, [preflight]));
+        const firewall = step(
+            "firewall",
+            `# homemail content sha256: ${firewallFiles.map((f) => sha256(f.content)).join(" ")}\n${HOME_FIREWALL_COMMANDS.apply}`,
+            { delete: asRoot(ssh.user, HOME_FIREWALL_COMMANDS.remove) },
+            firewallPushes,
+        );
         const sysctl = renderNonlocalBind(model);
         const sysctlFile = push(sysctl, sysctl.path, [preflight]);
         const nonlocalBind = step("nonlocal-bind", MAILU_COMMANDS.applySysctl, { triggers: [sha256(sysctl.content)] }, [sysctlFile]);
@@ -150,7 +162,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
             "up",
             MAILU_COMMANDS.up,
             { triggers: [composeFile, envFile, secretsEnvFile].map((f) => f.stdin.apply((s) => sha256(s ?? ""))) },
-            [composeFile, nonlocalBind, ...pulled.map((p) => p.image)],
+            [composeFile, nonlocalBind, firewall, ...pulled.map((p) => p.image)],
         );
 
         // ---- domains, users, aliases, DKIM keys: config-import through stdin ----

@@ -565,8 +565,8 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             mailuGateway: nthAddress(mailSubnet, 1),
             mailuResolver: nthAddress(mailSubnet, -2),
             // Traefik and HAProxy run on the VPS host network and reach home through wg0, so Mailu
-            // sees them connect from the hub address; the public IP is listed for hairpin traffic.
-            gatewaySourceAddresses: [wgHub, vpsIp],
+            // sees them connect from the hub address, hairpin mail (home -> VPS -> home) included.
+            gatewaySourceAddresses: [wgHub],
             wkdListen: DEFAULTS.wkdListen,
         },
         ports: PORT_TABLE,

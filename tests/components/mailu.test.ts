@@ -89,6 +89,17 @@ describe("HomeMailServer in the program (dev stack)", () => {
         expect([...dependenciesOf(run, "mailu-reconcile")]).toEqual(expect.arrayContaining(["mailu-import", "mailu-file-opt-homemail-mailu-accounts.list"]));
     });
 
+    it("filters the tunnel before Mailu starts: the home firewall is enabled (and disabled on delete) after its files, updated in place", () => {
+        const fw = byName(run, "mailu-firewall");
+        expect([...dependenciesOf(run, "mailu-firewall")]).toEqual(
+            expect.arrayContaining(["mailu-file-usr-local-sbin-homemail-home-firewall", "mailu-file-etc-homemail-home-firewall.env", "mailu-file-etc-systemd-system-homemail-home-firewall.service"]),
+        );
+        expect(dependenciesOf(run, "mailu-up")).toContain("mailu-firewall");
+        expect(String(plain(fw.inputs.create))).toMatch(/^# homemail content sha256: [0-9a-f]{64} [0-9a-f]{64} [0-9a-f]{64}\n\/usr\/local\/sbin\/homemail-home-firewall enable && \/usr\/local\/sbin\/homemail-home-firewall verify && /);
+        expect(String(plain(fw.inputs.delete))).toMatch(/^\/usr\/local\/sbin\/homemail-home-firewall disable/);
+        expect(fw.inputs.triggers).toBeUndefined();
+    });
+
     it("pins every service to the digest its RemoteImage recorded", () => {
         const images = run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage" && r.urn.includes(`${COMPONENT}$`));
         const compose = String(plain(byName(run, "mailu-file-opt-homemail-mailu-compose.yaml").inputs.stdin));

@@ -97,6 +97,10 @@ describe("mailu.env, as Compose and Mailu 2024.06 read it", () => {
         for (const a of model.addresses.gatewaySourceAddresses) expect(trusts(items, a)).toBe(true);
         // Not the Docker network or the home LAN: those must never be able to claim another address.
         expect(trusts(items, model.addresses.mailuGateway)).toBe(false);
+        // Nor the VPS public IP: nothing connects to home from it (issue 13 hole 7), and whoever can
+        // send from it through the tunnel must not be able to claim any client address.
+        expect(items).toEqual([model.addresses.wgHub]);
+        expect(trusts(items, model.addresses.vpsPublicIp)).toBe(false);
         expect(v("REAL_IP_HEADER")).toBe("");
         // Relaying for a network would make an open relay.
         expect(v("RELAYNETS")).toBe("");
