@@ -53,6 +53,11 @@ export interface NotOfferedPort {
 export interface AddressPlan {
     /** VPS public IPv4 (MX A record, SNAT source, PTR). */
     readonly vpsPublicIp: string;
+    /**
+     * The VPS's global IPv6, when it has one (`homemail:vps.publicIpv6`): only an allowed source of
+     * the ACME token (lego prefers IPv6 when it reaches Cloudflare); nothing listens on it.
+     */
+    readonly vpsPublicIpv6?: string;
     /** VPS interface facing the Internet (SNAT/forward rules). */
     readonly vpsWanInterface: string;
     /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail). */

@@ -25,6 +25,7 @@ import {
     nthAddress,
     overlaps,
     parseCidr,
+    parseGlobalIpv6,
     parseIpv4,
 } from "./net";
 import { NOT_OFFERED, PORT_TABLE, proxyV2Ports } from "./ports";
@@ -271,6 +272,14 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     const homeWanIp = ipKey(k("home", ".wanIp"), raw.home?.wanIp, { publicRequired: true });
     if (vpsIp && homeWanIp && vpsIp === homeWanIp) {
         problems.add(k("home", ".wanIp"), "equals homemail:vps.publicIp; home and VPS must be different hosts", "set the home connection's public IPv4");
+    }
+    // Only where the VPS's own clients may come from (the ACME token's allowed addresses): every
+    // listener stays IPv4-only and the VPS firewall admits only SSH and WireGuard over IPv6.
+    let vpsIpv6: string | undefined;
+    if (raw.vps?.publicIpv6 !== undefined) {
+        const v6 = parseGlobalIpv6(raw.vps.publicIpv6, example);
+        if (typeof v6 === "string") vpsIpv6 = v6;
+        else problems.add(k("vps", ".publicIpv6"), v6.problem, "set the VPS's global IPv6 address (ip -6 addr show scope global), or leave it unset when the VPS has none");
     }
     const wanIf = raw.vps?.wanInterface ?? DEFAULTS.vpsWanInterface;
     if (!IFACE.test(wanIf)) problems.add(k("vps", ".wanInterface"), `"${wanIf}" is not a network interface name`, "use the VPS interface that holds the public IP, e.g. eth0");
@@ -549,6 +558,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         home: { ssh: homeSsh },
         addresses: {
             vpsPublicIp: vpsIp,
+            ...(vpsIpv6 ? { vpsPublicIpv6: vpsIpv6 } : {}),
             vpsWanInterface: wanIf,
             homeWanIp,
             homeLan: homeLan.text,

@@ -333,7 +333,7 @@ export function acmeTokenSpec(model: Pick<Model, "project" | "stack" | "cloudfla
         permissionGroups: ACME_PERMISSION_GROUPS,
         resources: JSON.stringify(resources),
         zones: zones.map((z) => z.name),
-        allowedFrom: [`${model.addresses.vpsPublicIp}/32`],
+        allowedFrom: [`${model.addresses.vpsPublicIp}/32`, ...(model.addresses.vpsPublicIpv6 ? [`${model.addresses.vpsPublicIpv6}/128`] : [])],
     };
 }
 

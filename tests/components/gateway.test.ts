@@ -165,7 +165,7 @@ describe("VpsGateway options", () => {
         expect(run.outputs.gatewayExistingTraefik).toMatchObject({
             dynamicFile: "/opt/traefik/dynamic/homemail.yml",
             certificateResolver: "cf-dns",
-            entrypoints: expect.arrayContaining([{ name: "web-secure", address: ":443", port: 443 }]),
+            entrypoints: expect.arrayContaining([{ name: "web-secure", address: "0.0.0.0:443", port: 443 }]),
         });
     });
 

@@ -1,5 +1,8 @@
 /** Invalid configs of the VPS gateway's keys (issue 5): each is the dev stack with one thing wrong. */
+import { devValue } from "../helpers/stack";
 import type { InvalidCase } from "./cases";
+
+const vps = () => devValue("homemail:vps");
 
 export const GATEWAY_CASES: InvalidCase[] = [
     { title: "Traefik older than v3.6", changes: [{ key: "homemail:images", value: { traefik: "v3.4.5" } }], key: "homemail:images.traefik", mentions: "v3.6 or newer" },
@@ -13,4 +16,8 @@ export const GATEWAY_CASES: InvalidCase[] = [
     { title: "existing Traefik dir relative", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "traefik/dynamic" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "absolute path" },
     { title: "existing Traefik dir is homemail's own gateway dir", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "/opt/homemail/gateway/traefik/dynamic" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "homemail's own gateway directory" },
     { title: "existing Traefik dir with ..", changes: [{ key: "homemail:gateway", value: { existingTraefikDynamicDir: "/opt/traefik/../homemail" } }], key: "homemail:gateway.existingTraefikDynamicDir", mentions: "absolute path" },
+    { title: "VPS IPv6 not an address", changes: [{ key: "homemail:vps", value: { ...vps(), publicIpv6: "2001:db8::zz" } }], key: "homemail:vps.publicIpv6", mentions: "not an IPv6 address" },
+    { title: "VPS IPv6 given an IPv4 address", changes: [{ key: "homemail:vps", value: { ...vps(), publicIpv6: "203.0.113.10" } }], key: "homemail:vps.publicIpv6", mentions: "not an IPv6 address" },
+    { title: "VPS IPv6 link-local", changes: [{ key: "homemail:vps", value: { ...vps(), publicIpv6: "fe80::1" } }], key: "homemail:vps.publicIpv6", mentions: "not a global unicast" },
+    { title: "VPS IPv6 documentation address without the example flag", changes: [{ key: "homemail:exampleAddresses", value: undefined }, { key: "homemail:vps", value: { ...vps(), publicIpv6: "2001:db8::10" } }], key: "homemail:vps.publicIpv6", mentions: "documentation address" },
 ];

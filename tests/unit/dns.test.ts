@@ -233,6 +233,13 @@ describe("ACME dns-01 token", () => {
         expect(spec.zones).toEqual(["example.com", "example.net", "example.org"]);
     });
 
+    it("also allows the VPS's IPv6 when homemail:vps.publicIpv6 is set (lego prefers IPv6 when it reaches Cloudflare), in canonical form", () => {
+        const vps = JSON.parse(stackInput().values["homemail:vps"]) as Record<string, unknown>;
+        const m = parseModel(withConfig([{ key: "homemail:vps", value: { ...vps, publicIpv6: "2001:DB8:0:0::10" } }]));
+        expect(acmeTokenSpec(m).allowedFrom).toEqual([`${m.addresses.vpsPublicIp}/32`, "2001:db8::10/128"]);
+        expect(acmeTokenSpec(parseModel(stackInput())).allowedFrom).toEqual([`${m.addresses.vpsPublicIp}/32`]);
+    });
+
     it("picks permission-group ids by exact name and refuses a missing or ambiguous group", () => {
         const groups = [
             { id: "a", name: "Zone Read" },
