@@ -13,6 +13,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { readAsset } from "./assets";
+import { dockerSshOptions } from "./knownHosts";
 import type { SshTarget } from "./config/model";
 import { secretValue } from "./config/load";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
@@ -116,7 +117,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         // ---- images, pulled on the home server through Docker over SSH; digests recorded ----
         const provider = new docker.Provider(
             `${name}-docker`,
-            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"] },
+            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: dockerSshOptions(ssh) },
             { parent: this },
         );
         const pulled = mailuImages(model).map(({ service, ref }) => ({

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { readAsset } from "./assets";
+import { dockerSshOptions } from "./knownHosts";
 import type { SshTarget } from "./config/model";
 import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
 import type { HostFile } from "./render/hostFile";
@@ -101,7 +102,7 @@ export class VpsGateway extends pulumi.ComponentResource {
             `${name}-docker`,
             {
                 host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`,
-                sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"],
+                sshOpts: dockerSshOptions(ssh),
             },
             { parent: this, dependsOn: [preflight] },
         );

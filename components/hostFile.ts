@@ -17,6 +17,8 @@ export function sshConnection(ssh: SshTarget, opts: { waitForever?: boolean } = 
         port: ssh.port,
         user: ssh.user,
         ...(ssh.privateKey ? { privateKey: secretValue(ssh.privateKey) } : {}),
+        // Checked on every connection (golang.org/x/crypto/ssh FixedHostKey): secrets go on stdin.
+        ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
         // -1 retries until the host answers: used once per host so a fresh VPS can finish booting.
         ...(opts.waitForever ? { dialErrorLimit: -1 } : {}),
     };

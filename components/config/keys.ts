@@ -27,6 +27,7 @@ const sshFields = {
     sshHost: str.optional(),
     sshPort: port.optional(),
     sshUser: str.optional(),
+    sshHostKey: str.optional(),
 };
 
 const users = z.array(

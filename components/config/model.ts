@@ -104,6 +104,11 @@ export interface SshTarget {
     readonly user: string;
     /** Config key of the private key secret, or undefined to use the local ssh-agent. */
     readonly privateKey?: SecretRef;
+    /**
+     * The host's SSH public key, `<type> <base64>` (`homemail:<host>.sshHostKey`): every connection
+     * checks it. Unset only on example/lab stacks (`exampleAddresses`).
+     */
+    readonly hostKey?: string;
 }
 
 /** Names a secret held in Pulumi config; the value never enters the model. */

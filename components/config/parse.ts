@@ -4,6 +4,7 @@
  * lists every problem. Secret values are checked for presence and shape, never copied into the model.
  */
 import type { z } from "zod";
+import { parseSshHostKey } from "./hostKey";
 import { ConfigError, ProblemList } from "./errors";
 import { KEYS, KeyName, KeySpec, NAMESPACE, RawValues } from "./keys";
 import type {
@@ -336,6 +337,18 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
     const wgPort = wgRaw.port ?? DEFAULTS.wgPort;
 
     // ---- ssh ----
+    // Secrets travel on stdin to whoever answers at sshHost: the host key decides who that may be.
+    const sshHostKey = (which: "vps" | "home", host: string, port: number, value: string | undefined): string | undefined => {
+        const scan = `pulumi config set --path homemail:${which}.sshHostKey "$(ssh-keyscan -t ed25519${port === 22 ? "" : ` -p ${port}`} ${host} | cut -d' ' -f2-)" (compare its fingerprint with ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host's console)`;
+        if (value === undefined) {
+            if (!example) problems.add(k(which, ".sshHostKey"), "is required: the host's SSH public key, so that secrets go to that host only", scan);
+            return undefined;
+        }
+        const parsed = parseSshHostKey(value);
+        if (typeof parsed === "string") return parsed;
+        problems.add(k(which, ".sshHostKey"), parsed.problem, scan);
+        return undefined;
+    };
     const ssh = (which: "vps" | "home", secretKey: "vpsSshPrivateKey" | "homeSshPrivateKey"): SshTarget | undefined => {
         const r = raw[which];
         if (!r) return undefined;
@@ -345,7 +358,9 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             return undefined;
         }
         const privateKey: SecretRef | undefined = raw[secretKey] !== undefined ? { configKey: k(secretKey) } : undefined;
-        return { host, port: r.sshPort ?? 22, user: r.sshUser ?? "root", privateKey };
+        const port = r.sshPort ?? 22;
+        const hostKey = sshHostKey(which, host, port, r.sshHostKey);
+        return { host, port, user: r.sshUser ?? "root", privateKey, ...(hostKey ? { hostKey } : {}) };
     };
     const vpsSsh = ssh("vps", "vpsSshPrivateKey");
     const homeSsh = ssh("home", "homeSshPrivateKey");

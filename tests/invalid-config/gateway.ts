@@ -20,4 +20,8 @@ export const GATEWAY_CASES: InvalidCase[] = [
     { title: "VPS IPv6 given an IPv4 address", changes: [{ key: "homemail:vps", value: { ...vps(), publicIpv6: "203.0.113.10" } }], key: "homemail:vps.publicIpv6", mentions: "not an IPv6 address" },
     { title: "VPS IPv6 link-local", changes: [{ key: "homemail:vps", value: { ...vps(), publicIpv6: "fe80::1" } }], key: "homemail:vps.publicIpv6", mentions: "not a global unicast" },
     { title: "VPS IPv6 documentation address without the example flag", changes: [{ key: "homemail:exampleAddresses", value: undefined }, { key: "homemail:vps", value: { ...vps(), publicIpv6: "2001:db8::10" } }], key: "homemail:vps.publicIpv6", mentions: "documentation address" },
+    { title: "VPS host key not a key", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "SHA256:2f1wz3gLx0c8bPq8Q2yZ" } }], key: "homemail:vps.sshHostKey", mentions: "not one SSH public key" },
+    { title: "VPS host key of an unknown type", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "ssh-dss AAAAB3NzaC1kc3MAAACBAP" } }], key: "homemail:vps.sshHostKey", mentions: "key type" },
+    { title: "VPS host key truncated", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKMNit+uUezTp1ku" } }], key: "homemail:vps.sshHostKey", mentions: "does not hold one" },
+    { title: "home host key is a private key", changes: [{ key: "homemail:home", value: { ...devValue("homemail:home"), sshHostKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }], key: "homemail:home.sshHostKey", mentions: "private key" },
 ];
