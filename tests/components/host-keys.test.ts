@@ -14,8 +14,8 @@ const HOME_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFtdNLP9U24UbJV4+sbfXxBayQ
 
 const withKeys = () =>
     withConfig([
-        { key: "homemail:vps", value: { ...devValue("homemail:vps"), sshHostKey: `${VPS_KEY} root@vps` } },
-        { key: "homemail:home", value: { ...devValue("homemail:home"), sshHostKey: HOME_KEY } },
+        { key: "homemail:vps", value: { ...devValue<Record<string, unknown>>("homemail:vps"), sshHostKey: `${VPS_KEY} root@vps` } },
+        { key: "homemail:home", value: { ...devValue<Record<string, unknown>>("homemail:home"), sshHostKey: HOME_KEY } },
     ]);
 
 describe("SSH host keys (homemail:vps.sshHostKey, homemail:home.sshHostKey)", () => {
@@ -60,8 +60,8 @@ describe("SSH host keys (homemail:vps.sshHostKey, homemail:home.sshHostKey)", ()
         // Public addresses (config only: nothing is sent anywhere) for a stack that is not an example.
         const input = withConfig([
             { key: "homemail:exampleAddresses", value: undefined },
-            { key: "homemail:vps", value: { ...devValue("homemail:vps"), publicIp: "93.184.215.14" } },
-            { key: "homemail:home", value: { ...devValue("homemail:home"), wanIp: "93.184.216.34", sshHostKey: HOME_KEY } },
+            { key: "homemail:vps", value: { ...devValue<Record<string, unknown>>("homemail:vps"), publicIp: "93.184.215.14" } },
+            { key: "homemail:home", value: { ...devValue<Record<string, unknown>>("homemail:home"), wanIp: "93.184.216.34", sshHostKey: HOME_KEY } },
         ]);
         await expect(runDevProgram(input)).rejects.toThrow(/^ +- homemail:vps\.sshHostKey: is required: the host's SSH public key.*ssh-keyscan -t ed25519 93\.184\.215\.14/m);
         await expect(runDevProgram(input)).rejects.not.toThrow(/homemail:home\.sshHostKey/);

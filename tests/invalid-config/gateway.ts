@@ -23,5 +23,5 @@ export const GATEWAY_CASES: InvalidCase[] = [
     { title: "VPS host key not a key", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "SHA256:2f1wz3gLx0c8bPq8Q2yZ" } }], key: "homemail:vps.sshHostKey", mentions: "not one SSH public key" },
     { title: "VPS host key of an unknown type", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "ssh-dss AAAAB3NzaC1kc3MAAACBAP" } }], key: "homemail:vps.sshHostKey", mentions: "key type" },
     { title: "VPS host key truncated", changes: [{ key: "homemail:vps", value: { ...vps(), sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKMNit+uUezTp1ku" } }], key: "homemail:vps.sshHostKey", mentions: "does not hold one" },
-    { title: "home host key is a private key", changes: [{ key: "homemail:home", value: { ...devValue("homemail:home"), sshHostKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }], key: "homemail:home.sshHostKey", mentions: "private key" },
+    { title: "home host key is a private key", changes: [{ key: "homemail:home", value: { ...devValue<Record<string, unknown>>("homemail:home"), sshHostKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }], key: "homemail:home.sshHostKey", mentions: "private key" },
 ];
