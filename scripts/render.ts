@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram, REPO_ROOT } from "./lib/mockEngine";
+import { renderDocuments } from "./lib/renderDocuments";
 import { readStackConfig } from "./lib/stackFile";
 import { writeOutTree } from "./lib/writeOut";
 
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
     });
     const zones = JSON.parse(config.values[`${config.project}:cloudflareZones`] ?? "{}") as Record<string, string>;
     const zoneNames = Object.fromEntries(Object.entries(zones).map(([name, id]) => [id, name.toLowerCase()]));
-    const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets);
+    const documents = renderDocuments({ values: config.values, secretKeys: config.secretKeys, project: config.project, stack: args.stack }, run);
+    const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets, documents);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     process.stderr.write(`render: ${run.resources.length} resources -> ${path.relative(process.cwd(), root) || root} in ${ms.toFixed(0)} ms${args.includeSecrets ? " (WITH secret fixture values: labs only)" : ""}\n`);
 }

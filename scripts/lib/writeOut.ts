@@ -9,6 +9,7 @@ import { parseFileHeader } from "../../components/render/hostFile";
 import { FixtureMarker, fixtureMarkers, isSecretValue, mockResourceId, plainValue as plain, ProgramRun, RecordedResource } from "./mockEngine";
 import { FIXTURE_FIELD, holdsFixture, markedOutputs } from "./fixtureMarks";
 import { parseTxtPresentation } from "../../components/render/dns";
+import type { RenderDocument } from "./renderDocuments";
 import { DnsRecordOut, renderZoneFile } from "./zoneFile";
 
 export const SECRET_TEXT = "[secret]";
@@ -110,8 +111,8 @@ function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsR
     };
 }
 
-/** Wipes and writes `<outDir>/<stack>/`. */
-export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean): string {
+/** Wipes and writes `<outDir>/<stack>/`; `documents` (e.g. mailu/import.yaml) go to their paths under it. */
+export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean, documents: readonly RenderDocument[] = []): string {
     const root = path.join(outDir, stack);
     rmSync(root, { recursive: true, force: true });
     mkdirSync(path.join(root, "dns"), { recursive: true });
@@ -134,6 +135,10 @@ export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zon
         options: r.options,
     }));
     writeFileSync(path.join(root, "resources.json"), stableJson(resources));
+    for (const d of documents) {
+        mkdirSync(path.dirname(path.join(root, d.path)), { recursive: true });
+        writeFileSync(path.join(root, d.path), d.content);
+    }
     writeFileSync(path.join(root, "outputs.json"), stableJson(markedOutputs(redact(run.outputs, false) as Record<string, unknown>, runFixtureMarkers(run))));
     return root;
 }
