@@ -51,7 +51,7 @@ async function main(): Promise<void> {
         stack: args.stack,
         config: config.values,
         secretKeys: config.secretKeys,
-        load: () => import("../index") as Promise<Record<string, unknown>>,
+        load: () => import("../main") as Promise<Record<string, unknown>>,
     });
     const zones = JSON.parse(config.values[`${config.project}:cloudflareZones`] ?? "{}") as Record<string, string>;
     const zoneNames = Object.fromEntries(Object.entries(zones).map(([name, id]) => [id, name.toLowerCase()]));

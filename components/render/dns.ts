@@ -218,11 +218,19 @@ function inOurZones(model: Pick<Model, "cloudflare">, name: string): boolean {
     return model.cloudflare.zones.some((z) => isAtOrBelow(name, z.name));
 }
 
+/**
+ * How every record's comment starts: `homemail <stack>: `. It marks the records this stack owns, so
+ * that the conflict check (render/dnsConflicts.ts) does not take them for someone else's.
+ */
+export function recordCommentPrefix(model: Pick<Model, "stack">): string {
+    return `homemail ${model.stack}: `;
+}
+
 /** Every record of the deployment, in every zone, sorted by zone, name and key. */
 export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     const vps = model.addresses.vpsPublicIp;
     const records: DnsRecordSpec[] = [];
-    const comment = (why: string) => `homemail ${model.stack}: ${why}`.slice(0, 100);
+    const comment = (why: string) => `${recordCommentPrefix(model)}${why}`.slice(0, 100);
     const add = (role: RecordRole, name: string, data: RecordData, why: string, opts: { proxied?: boolean; keySuffix?: string } = {}) => {
         records.push({
             key: `${role}-${name}${opts.keySuffix ? `-${opts.keySuffix}` : ""}`,

@@ -185,6 +185,11 @@ export async function runProgram(opts: {
     load: () => Promise<Record<string, unknown>>;
     /** Called for each registration as it happens (also when the program later fails). */
     onResource?: (r: RecordedResource) => void;
+    /**
+     * A test's own data-source results (e.g. a zone's record listing) by invoke token, as a function of
+     * the invoke's inputs; undefined falls back to the fixtures.
+     */
+    invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }): Promise<ProgramRun> {
     const { pulumi } = opts;
     const fx = loadFixtures();
@@ -197,7 +202,7 @@ export async function runProgram(opts: {
                 inputsByUrnKey.set(`${args.type}::${args.name}`, args.inputs);
                 return { id: mockResourceId(args.name), state: fixtureState(args.type, args.name, args.inputs, fx) };
             },
-            call: (args) => ({ ...args.inputs, ...(fx.invokes?.[args.token] ?? {}) }),
+            call: (args) => ({ ...args.inputs, ...(opts.invoke?.(args.token, args.inputs) ?? fx.invokes?.[args.token] ?? {}) }),
         },
         opts.project,
         opts.stack,
@@ -234,7 +239,11 @@ export async function runProgram(opts: {
             cb(err, resp);
         });
 
-    const exports = await opts.load();
+    // As Pulumi's language host: a module that exports a promise (main.ts) or a function is awaited,
+    // and what it gives is the program's exports.
+    const loaded = await opts.load();
+    const entry = loaded.default as { then?: unknown } | (() => unknown) | undefined;
+    const exports = (typeof entry === "function" ? await entry() : typeof entry?.then === "function" ? await entry : loaded) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(exports)) {
         if (key === "__esModule" || key === "default") continue;
