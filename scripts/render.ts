@@ -1,7 +1,7 @@
 /**
  * `npm run render -- [--stack NAME] [--out DIR] [--include-secrets]`
  *
- * Runs the real index.ts under the Pulumi mock engine, offline, and writes every host file, DNS
+ * Runs the real program (main.ts, then index.ts) under the Pulumi mock engine, offline, and writes every host file, DNS
  * record, resource and output to DIR/<stack>/ (ARCHITECTURE.md, "Offline render"). Exit 0 on
  * success, 2 on invalid config or usage (one line per problem, no stack trace), 1 otherwise.
  */

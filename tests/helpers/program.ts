@@ -1,5 +1,5 @@
 /**
- * Runs the real index.ts under the mock engine in a fresh module registry (a fresh @pulumi/pulumi
+ * Runs the real program (main.ts, then index.ts) under the mock engine in a fresh module registry (a fresh @pulumi/pulumi
  * too), so each call sees only its own config and resources.
  */
 import type { ConfigInput } from "../../components/config";
