@@ -6,6 +6,10 @@
 # Usage:
 #   homemail-mailu preflight            Docker engine and compose plugin present and answering
 #   homemail-mailu up                   validate the compose project, then start it and wait until healthy
+#   homemail-mailu down                 stop the compose project (data under the data root stays)
+#   homemail-mailu nonlocal-bind-restore
+#                                       set net.ipv4.ip_nonlocal_bind to what the host's own sysctl
+#                                       files say (homemail's file excepted; 0 when none sets it)
 #   homemail-mailu import < mailu.yaml  Mailu's config-import: a dry run (-n) first, then --update (merge)
 #   homemail-mailu reconcile [--prune]  compare Mailu's users and aliases with accounts.list: report the
 #                                       extra ones; with --prune delete those that were removed from the
@@ -110,6 +114,37 @@ cmd_up() {
     compose ps
 }
 
+cmd_down() {
+    if [[ ! -f $dir/compose.yaml ]]; then
+        echo "down: $dir/compose.yaml is gone; nothing to stop"
+        return 0
+    fi
+    compose down --remove-orphans
+}
+
+# The sysctl files systemd-sysctl reads, in its order; the last one setting a key wins.
+sysctl_files() {
+    local d
+    for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+        [[ -d $d ]] && find "$d" -maxdepth 1 -name '*.conf' -printf '%f %p\n'
+    done | sort -s -k1,1 -u | cut -d' ' -f2-
+    [[ -f /etc/sysctl.conf ]] && echo /etc/sysctl.conf
+}
+
+cmd_nonlocal_bind_restore() {
+    local key=net.ipv4.ip_nonlocal_bind ours=${HOMEMAIL_MAILU_SYSCTL_FILE:-/etc/sysctl.d/60-homemail-mailu.conf}
+    local value=0 file line
+    while IFS= read -r file; do
+        [[ $file == "$ours" ]] && continue
+        while IFS= read -r line; do
+            line=${line//[[:space:]]/}
+            [[ $line == "$key="* || $line == "${key//./\/}="* ]] && value=${line#*=}
+        done <"$file"
+    done < <(sysctl_files)
+    sysctl -q -w "$key=$value"
+    echo "nonlocal-bind-restore: $key = $value"
+}
+
 cmd_import() {
     local yaml out
     new_tmp yaml
@@ -203,7 +238,7 @@ cmd_reconcile() {
 }
 
 usage() {
-    sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -214,6 +249,8 @@ main() {
     case $cmd in
     preflight) cmd_preflight "$@" ;;
     up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    nonlocal-bind-restore) cmd_nonlocal_bind_restore "$@" ;;
     import) cmd_import "$@" ;;
     reconcile) cmd_reconcile "$@" ;;
     *)
