@@ -267,6 +267,7 @@ export function executePlan(target: HostTarget, plan: HostPlan, opts: ExecuteOpt
                 rerunOn: r,
                 after: afterNames,
                 undo: recordUndo(c),
+                ...(c.kind === "step" && c.step.waitsForHost ? { waitsForHost: true } : {}),
             })),
         );
     }

@@ -73,6 +73,8 @@ export interface AddressPlan {
     readonly wgMtu: number;
     /** PersistentKeepalive (seconds) from the spoke. */
     readonly wgKeepalive: number;
+    /** `homemail:wireguard.keyEpoch`: a host keeps its key while this stays, and makes a new one when it changes. */
+    readonly wgKeyEpoch: number;
     /** Endpoint host the spoke dials (defaults to the VPS public IP). */
     readonly wgEndpointHost: string;
     /** Mailu's Docker network CIDR (IPv4 only). */

@@ -559,6 +559,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             wgPort,
             wgMtu: wgRaw.mtu ?? DEFAULTS.wgMtu,
             wgKeepalive: wgRaw.keepaliveSeconds ?? DEFAULTS.wgKeepalive,
+            wgKeyEpoch: wgRaw.keyEpoch ?? DEFAULTS.wgKeyEpoch,
             wgEndpointHost: wgRaw.endpointHost ?? vpsIp,
             mailuSubnet: mailSubnet.text,
             mailuBridge: DEFAULTS.mailuBridge,

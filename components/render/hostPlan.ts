@@ -175,4 +175,6 @@ export interface StepRecord {
     /** Resource names that run first. */
     readonly after: readonly string[];
     readonly undo: { readonly kind: StepUndo["kind"]; readonly command?: string; readonly reason?: string };
+    /** True for the host's first step, which retries until SSH answers. */
+    readonly waitsForHost?: boolean;
 }

@@ -5,7 +5,7 @@
  */
 import { createTwoFilesPatch, OMIT_HEADERS } from "diff";
 import type { DnsRecordOut } from "./zoneFile";
-import type { HostFileSnapshot, RenderTree, ResourceSnapshot } from "./renderTree";
+import type { HostFileSnapshot, RenderTree, ResourceSnapshot, StepSnapshot } from "./renderTree";
 import { FieldChange, fieldChanges, leaves, sameValue } from "./valueDiff";
 import { stableJson } from "./writeOut";
 
@@ -51,6 +51,17 @@ export interface ResourceChange {
     readonly fields: readonly ResourceFieldChange[];
 }
 
+/** A remote step that was added, removed, or whose strategy, re-run inputs, undo or order changed. */
+export interface StepChange {
+    readonly kind: ChangeKind;
+    readonly host: string;
+    readonly name: string;
+    readonly before?: StepSnapshot;
+    readonly after?: StepSnapshot;
+    /** For "changed": the fields that differ; for "added": every field. */
+    readonly fields: readonly FieldChange[];
+}
+
 export interface OutputChange {
     readonly kind: ChangeKind;
     readonly name: string;
@@ -59,13 +70,14 @@ export interface OutputChange {
 
 export interface RenderDiff {
     readonly files: readonly FileChange[];
+    readonly steps: readonly StepChange[];
     readonly records: readonly RecordChange[];
     readonly resources: readonly ResourceChange[];
     readonly outputs: readonly OutputChange[];
 }
 
 export function isEmptyDiff(d: RenderDiff): boolean {
-    return d.files.length + d.records.length + d.resources.length + d.outputs.length === 0;
+    return d.files.length + d.steps.length + d.records.length + d.resources.length + d.outputs.length === 0;
 }
 
 const kindRank = (k: ChangeKind) => CHANGE_KINDS.indexOf(k);
@@ -169,6 +181,22 @@ function compareResources(before: RenderTree, after: RenderTree): ResourceChange
     return changes.sort(byKindThen((c) => c.urn));
 }
 
+function compareSteps(before: readonly StepSnapshot[], after: readonly StepSnapshot[]): StepChange[] {
+    const changes: StepChange[] = [];
+    for (const [, b, a] of pairs(before, after, (x) => `${x.host}:${x.name}`)) {
+        if (b && a && sameValue(b, a)) continue;
+        const kind = kindOf(b, a);
+        const s = (a ?? b)!;
+        const body = (x: StepSnapshot | undefined) => {
+            if (!x) return undefined;
+            const { host: _host, name: _name, ...rest } = x;
+            return rest;
+        };
+        changes.push({ kind, host: s.host, name: s.name, before: b, after: a, fields: fieldsOf(kind, body(b), body(a)) });
+    }
+    return changes.sort(byKindThen((c) => `${c.host}:${c.name}`));
+}
+
 function compareOutputs(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): OutputChange[] {
     const changes: OutputChange[] = [];
     for (const name of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
@@ -185,6 +213,8 @@ function compareOutputs(before: Readonly<Record<string, unknown>>, after: Readon
 export function compareRenders(before: RenderTree, after: RenderTree): RenderDiff {
     return {
         files: compareFiles(before.files, after.files),
+        // A render from before steps.json existed has no steps to compare (not: every step added).
+        steps: before.steps && after.steps ? compareSteps(before.steps, after.steps) : [],
         records: compareRecords(before.records, after.records),
         resources: compareResources(before, after),
         outputs: compareOutputs(before.outputs, after.outputs),
