@@ -159,119 +159,146 @@ function recordUndo(e: PlanEntry): StepRecord["undo"] {
 export function executePlan(target: HostTarget, plan: HostPlan, opts: ExecuteOptions = {}): ExecutedPlan {
     const outside = opts.outside ?? {};
     const order = orderPlan(plan, Object.keys(outside));
-    const where = (role: string) => `${target.name}-${role}`;
     for (const e of order) {
-        if (e.kind === "step") assertStepSound(where(e.role), e.step);
-        else if (e.file.undo.kind === "kept-on-destroy" && !e.file.undo.reason.trim()) throw new Error(`${where(e.role)}: kept-on-destroy needs a reason`);
+        if (e.kind === "step") assertStepSound(`${target.name}-${e.role}`, e.step);
+        else if (e.file.undo.kind === "kept-on-destroy" && !e.file.undo.reason.trim()) throw new Error(`${target.name}-${e.role}: kept-on-destroy needs a reason`);
     }
+    const run: PlanRun = { target, plan, opts, outside, entryOf: liveEntries(target, plan, order, opts), commands: {}, secretFiles: new Set() };
+    const records = order.map((e) => registerEntry(run, e));
+    return { commands: run.commands, records: pulumi.all(records) };
+}
+
+/** What registering one plan shares between its entries. */
+interface PlanRun {
+    readonly target: HostTarget;
+    readonly plan: HostPlan;
+    readonly opts: ExecuteOptions;
+    readonly outside: Readonly<Record<string, pulumi.Resource>>;
+    readonly entryOf: (e: PlanEntry) => pulumi.Output<PlanEntry>;
+    /** Registered so far, by role. */
+    readonly commands: Record<string, command.remote.Command>;
+    /** Roles of registered files whose content is secret. */
+    readonly secretFiles: Set<string>;
+}
+
+/** Each entry as it will be at deploy: the live plan's for live roles, else the static one. */
+function liveEntries(target: HostTarget, plan: HostPlan, order: PlanEntry[], opts: ExecuteOptions): (e: PlanEntry) => pulumi.Output<PlanEntry> {
     const liveRoles = new Set(opts.live?.roles ?? []);
     for (const r of liveRoles) if (!order.some((e) => e.role === r)) throw new Error(`${target.name} (${plan.host}): live role ${r} is not in the plan`);
     const live = opts.live?.plan.apply((p) => {
-        const got = orderPlan(p, Object.keys(outside));
+        const got = orderPlan(p, Object.keys(opts.outside ?? {}));
         if (got.map(shapeOf).join("\n") !== order.map(shapeOf).join("\n")) throw new Error(`${target.name} (${plan.host}): the deploy-time plan differs in shape from the static plan`);
         for (const [i, e] of got.entries()) {
-            if (!liveRoles.has(e.role) && JSON.stringify(e) !== JSON.stringify(order[i])) throw new Error(`${where(e.role)}: changes with deploy-time values but is not a live role`);
+            if (!liveRoles.has(e.role) && JSON.stringify(e) !== JSON.stringify(order[i])) throw new Error(`${target.name}-${e.role}: changes with deploy-time values but is not a live role`);
         }
         return new Map(got.map((e) => [e.role, e]));
     });
-    const entryOf = (e: PlanEntry): pulumi.Output<PlanEntry> => (live && liveRoles.has(e.role) ? live.apply((m) => m.get(e.role)!) : pulumi.output(e));
+    return (e) => (live && liveRoles.has(e.role) ? live.apply((m) => m.get(e.role)!) : pulumi.output(e));
+}
 
-    const commands: Record<string, command.remote.Command> = {};
-    const sent: Record<string, { readonly content: pulumi.Output<string>; readonly secret: boolean }> = {};
-    const records: pulumi.Output<StepRecord>[] = [];
-    for (const e of order) {
-        const name = where(e.role);
-        const current = entryOf(e);
-        const dependsOn = (e.kind === "file" ? e.file.after : e.step.after).map((a) => commands[a] ?? outside[a]);
-        const afterNames = (e.kind === "file" ? e.file.after : e.step.after).map((a) => (commands[a] ? where(a) : resourceName(outside[a], a)));
+/** Registers one entry's command; returns its steps.json record. */
+function registerEntry(run: PlanRun, e: PlanEntry): pulumi.Output<StepRecord> {
+    const { target, outside, commands } = run;
+    const name = `${target.name}-${e.role}`;
+    const current = run.entryOf(e);
+    const after = e.kind === "file" ? e.file.after : e.step.after;
+    const stdin = stdinOf(run, e, current, name);
+    if (e.kind === "file" && stdin.secret) run.secretFiles.add(e.role);
+    const hashes = rerunHashes(run, e, current, name, stdin);
 
-        // What goes on stdin, secrets filled in (the command string never holds content).
-        const stdinText = current.apply((c) => (c.kind === "file" ? c.file.file.content : (c.step.stdin ?? "")));
-        const template = e.kind === "file" ? e.file.file.content : e.step.stdin;
-        const names = template === undefined ? [] : placeholdersIn(template);
-        const secretStdin = names.length > 0 || (e.kind === "file" && e.file.file.secret);
-        const stdin: pulumi.Output<string> | undefined =
-            template === undefined
-                ? undefined
-                : names.length
-                  ? pulumi.secret(
-                        pulumi
-                            .all([stdinText, ...names.map((n) => secretInput(name, n, opts.secrets))])
-                            .apply(([text, ...values]) => fillPlaceholders(text as string, Object.fromEntries(names.map((n, i) => [n, values[i] as string])))),
-                    )
-                  : secretStdin
-                    ? pulumi.secret(stdinText)
-                    : stdinText;
-        if (e.kind === "file") sent[e.role] = { content: stdin!, secret: secretStdin };
+    const strategy: ChangeStrategy = e.kind === "file" ? "in-place" : e.step.strategy;
+    const shapeWith = (c: PlanEntry, plain: string[], secret: string[] = []) =>
+        commandShape({
+            strategy,
+            sshUser: target.ssh.user,
+            header: c.kind === "file" ? fileHeaderLine(c.file.file) : undefined,
+            command: c.kind === "file" ? installFileScript(c.file.file) : c.step.command,
+            undoCommand: undoCommandOf(c),
+            hashes: plain,
+            secretHashes: secret,
+            trailingNewline: c.kind === "file",
+        });
+    // The command strings come from the plain hashes only, so they never turn secret; the secret
+    // hashes of an in-place step ride on stdin.
+    const plainShape = pulumi.all([current, pulumi.all(hashes.plain)]).apply(([c, p]) => shapeWith(c, p));
+    const inPlace = strategy === "in-place";
+    if (inPlace && hashes.secret.length && stdin.value) throw new Error(`${name}: an in-place step with secret re-run inputs cannot also have stdin`);
+    const stdinHashes = () =>
+        pulumi.secret(pulumi.all([current, pulumi.all(hashes.plain), pulumi.all(hashes.secret)]).apply(([c, p, s]) => shapeWith(c, p, s).stdinHashes ?? ""));
+    const args: command.remote.CommandArgs = {
+        connection: sshConnection(target.ssh, e.kind === "step" && Boolean(e.step.waitsForHost)),
+        create: plainShape.apply((s) => s.create),
+        ...(inPlace ? { update: plainShape.apply((s) => s.update!) } : {}),
+        ...(undoCommandOf(e) !== undefined ? { delete: plainShape.apply((s) => s.delete!) } : {}),
+        ...(stdin.value ? { stdin: stdin.value } : inPlace && hashes.secret.length ? { stdin: stdinHashes() } : {}),
+        ...(!inPlace && hashes.plain.length + hashes.secret.length ? { triggers: [...hashes.plain, ...hashes.secret] } : {}),
+    };
+    commands[e.role] = new command.remote.Command(name, args, {
+        parent: target.parent,
+        dependsOn: after.map((a) => commands[a] ?? outside[a]),
+        deleteBeforeReplace: strategy === "undo-first",
+    });
 
-        // Re-run hashes, split by whether they derive from a secret.
-        const plain: pulumi.Output<string>[] = [];
-        const secret: pulumi.Output<string>[] = [];
-        if (e.kind === "step") {
-            e.step.rerunOn.forEach((_, i) => plain.push(current.apply((c) => (c.kind === "step" ? c.step.rerunOn[i] : ""))));
-            for (const f of e.step.rerunOnFiles ?? []) {
-                if (!sent[f]) throw new Error(`${name}: re-runs on ${f}, which is not a file sent before it`);
-            }
-            // The hash of what the file's command sent (its stdin output), so the step depends on it.
-            for (const f of e.step.rerunOnFiles ?? []) (sent[f].secret ? secret : plain).push(commands[f].stdin.apply((c) => sha256(c ?? "")));
-            if (e.step.rerunOnStdin) {
-                if (!stdin) throw new Error(`${name}: re-runs on its stdin but has none`);
-                (secretStdin ? secret : plain).push(stdin.apply((s) => sha256(s)));
-            }
-        }
+    const rerun: pulumi.Output<string[]> =
+        e.kind === "file"
+            ? stdin.secret
+                ? pulumi.output([SECRET_HASH])
+                : stdin.value!.apply((c) => [sha256(c)])
+            : pulumi.all(hashes.plain).apply((p) => [...p, ...hashes.secret.map(() => SECRET_HASH)]);
+    const afterNames = after.map((a) => (commands[a] && a !== e.role ? `${target.name}-${a}` : resourceName(outside[a], a)));
+    return pulumi.all([current, rerun]).apply(([c, r]): StepRecord => ({
+        host: run.plan.host,
+        name,
+        role: c.role,
+        kind: c.kind,
+        ...(c.kind === "file" ? { path: c.file.file.path } : { command: c.step.command }),
+        strategy,
+        rerunOn: r,
+        after: afterNames,
+        undo: recordUndo(c),
+        ...(c.kind === "step" && c.step.waitsForHost ? { waitsForHost: true } : {}),
+    }));
+}
 
-        const strategy: ChangeStrategy = e.kind === "file" ? "in-place" : e.step.strategy;
-        const shapeWith = (c: PlanEntry, hashes: string[], secretHashes: string[] = []) =>
-            commandShape({
-                strategy,
-                sshUser: target.ssh.user,
-                header: c.kind === "file" ? fileHeaderLine(c.file.file) : undefined,
-                command: c.kind === "file" ? installFileScript(c.file.file) : c.step.command,
-                undoCommand: undoCommandOf(c),
-                hashes,
-                secretHashes,
-                trailingNewline: c.kind === "file",
-            });
-        // The command strings come from the plain hashes only, so they never turn secret; the secret
-        // hashes of an in-place step ride on stdin.
-        const plainShape = pulumi.all([current, pulumi.all(plain)]).apply(([c, p]) => shapeWith(c, p));
-        const stdinHashes = pulumi.all([current, pulumi.all(plain), pulumi.all(secret)]).apply(([c, p, s]) => shapeWith(c, p, s).stdinHashes ?? "");
-        const undoCommand = undoCommandOf(e);
-        const inPlace = strategy === "in-place";
-        if (inPlace && secret.length && stdin) throw new Error(`${name}: an in-place step with secret re-run inputs cannot also have stdin`);
-        const args: command.remote.CommandArgs = {
-            connection: sshConnection(target.ssh, e.kind === "step" && Boolean(e.step.waitsForHost)),
-            create: plainShape.apply((s) => s.create),
-            ...(inPlace ? { update: plainShape.apply((s) => s.update!) } : {}),
-            ...(undoCommand !== undefined ? { delete: plainShape.apply((s) => s.delete!) } : {}),
-            ...(stdin ? { stdin } : inPlace && secret.length ? { stdin: pulumi.secret(stdinHashes) } : {}),
-            ...(!inPlace && plain.length + secret.length ? { triggers: [...plain, ...secret] } : {}),
-        };
-        const cmd = new command.remote.Command(name, args, { parent: target.parent, dependsOn, deleteBeforeReplace: strategy === "undo-first" });
-        commands[e.role] = cmd;
-
-        const rerun: pulumi.Output<string[]> =
-            e.kind === "file"
-                ? secretStdin
-                    ? pulumi.output([SECRET_HASH])
-                    : sent[e.role].content.apply((c) => [sha256(c)])
-                : pulumi.all(plain).apply((p) => [...p, ...secret.map(() => SECRET_HASH)]);
-        records.push(
-            pulumi.all([current, rerun]).apply(([c, r]): StepRecord => ({
-                host: plan.host,
-                name,
-                role: c.role,
-                kind: c.kind,
-                ...(c.kind === "file" ? { path: c.file.file.path } : { command: c.step.command }),
-                strategy,
-                rerunOn: r,
-                after: afterNames,
-                undo: recordUndo(c),
-                ...(c.kind === "step" && c.step.waitsForHost ? { waitsForHost: true } : {}),
-            })),
-        );
+/** What goes on stdin, secrets filled in (the command string never holds content). */
+function stdinOf(run: PlanRun, e: PlanEntry, current: pulumi.Output<PlanEntry>, name: string): { value?: pulumi.Output<string>; secret: boolean } {
+    const template = e.kind === "file" ? e.file.file.content : e.step.stdin;
+    if (template === undefined) return { secret: false };
+    const text = current.apply((c) => (c.kind === "file" ? c.file.file.content : (c.step.stdin ?? "")));
+    const names = placeholdersIn(template);
+    if (names.length) {
+        const filled = pulumi
+            .all([text, ...names.map((n) => secretInput(name, n, run.opts.secrets))])
+            .apply(([t, ...values]) => fillPlaceholders(t as string, Object.fromEntries(names.map((n, i) => [n, values[i] as string]))));
+        return { value: pulumi.secret(filled), secret: true };
     }
-    return { commands, records: pulumi.all(records) };
+    const secret = e.kind === "file" && e.file.file.secret;
+    return { value: secret ? pulumi.secret(text) : text, secret };
+}
+
+/** A step's re-run hashes, split by whether they derive from a secret. */
+function rerunHashes(
+    run: PlanRun,
+    e: PlanEntry,
+    current: pulumi.Output<PlanEntry>,
+    name: string,
+    stdin: { value?: pulumi.Output<string>; secret: boolean },
+): { plain: pulumi.Output<string>[]; secret: pulumi.Output<string>[] } {
+    const plain: pulumi.Output<string>[] = [];
+    const secret: pulumi.Output<string>[] = [];
+    if (e.kind === "file") return { plain, secret };
+    e.step.rerunOn.forEach((_, i) => plain.push(current.apply((c) => (c.kind === "step" ? c.step.rerunOn[i] : ""))));
+    for (const f of e.step.rerunOnFiles ?? []) {
+        const file = run.commands[f];
+        if (!file) throw new Error(`${name}: re-runs on ${f}, which is not a file sent before it`);
+        // The hash of what the file's command sent (its stdin output), so the step depends on it.
+        (run.secretFiles.has(f) ? secret : plain).push(file.stdin.apply((c) => sha256(c ?? "")));
+    }
+    if (e.step.rerunOnStdin) {
+        if (!stdin.value) throw new Error(`${name}: re-runs on its stdin but has none`);
+        (stdin.secret ? secret : plain).push(stdin.value.apply((s) => sha256(s)));
+    }
+    return { plain, secret };
 }
 
 /** A resource's registered name (Pulumi keeps it as `__name`), else the key it was given under. */

@@ -45,8 +45,8 @@ async function render(input: ConfigInput): Promise<{ commands: Resource[]; steps
 
 const nonRoot = () =>
     withConfig([
-        { key: "homemail:vps", value: { ...devValue("homemail:vps"), sshUser: "deploy" } },
-        { key: "homemail:home", value: { ...devValue("homemail:home"), sshUser: "deploy" } },
+        { key: "homemail:vps", value: { ...devValue<Record<string, unknown>>("homemail:vps"), sshUser: "deploy" } },
+        { key: "homemail:home", value: { ...devValue<Record<string, unknown>>("homemail:home"), sshUser: "deploy" } },
     ]);
 /** A command without its machine-readable header lines (`# homemail-file ...`, `# homemail content ...`). */
 const body = (c: string) => c.replace(/^(# homemail[^\n]*\n)+/, "");
@@ -138,7 +138,7 @@ describe.each([
 
 describe("homemail:wireguard.keyEpoch", () => {
     it("changes the key steps' inputs (they run again and rotate), and no other step's command", async () => {
-        const rotated = await render(withConfig([{ key: "homemail:wireguard", value: { ...devValue("homemail:wireguard"), keyEpoch: 1 } }]));
+        const rotated = await render(withConfig([{ key: "homemail:wireguard", value: { ...devValue<Record<string, unknown>>("homemail:wireguard"), keyEpoch: 1 } }]));
         const create = (r: { commands: Resource[] }) => new Map(r.commands.map((c) => [c.name, c.inputs.create]));
         const [before, after] = [create(dev), create(rotated)];
         const changed = [...before.keys()].filter((n) => before.get(n) !== after.get(n)).sort();
