@@ -73,8 +73,6 @@ export interface AddressPlan {
     readonly wgMtu: number;
     /** PersistentKeepalive (seconds) from the spoke. */
     readonly wgKeepalive: number;
-    /** `homemail:wireguard.keyEpoch`: a host keeps its key while this stays, and makes a new one when it changes. */
-    readonly wgKeyEpoch: number;
     /** Endpoint host the spoke dials (defaults to the VPS public IP). */
     readonly wgEndpointHost: string;
     /** Mailu's Docker network CIDR (IPv4 only). */
@@ -287,6 +285,11 @@ export interface Model {
         readonly firewall: boolean;
         /** When set, an existing Traefik is used: homemail only writes its dynamic file here. */
         readonly existingTraefikDynamicDir?: string;
+    };
+
+    readonly wireguard: {
+        /** `homemail:wireguard.keyEpoch`: a host keeps its key while this stays, and makes a new one when it changes. */
+        readonly keyEpoch: number;
     };
 
     readonly egress: {

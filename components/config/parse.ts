@@ -559,7 +559,6 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             wgPort,
             wgMtu: wgRaw.mtu ?? DEFAULTS.wgMtu,
             wgKeepalive: wgRaw.keepaliveSeconds ?? DEFAULTS.wgKeepalive,
-            wgKeyEpoch: wgRaw.keyEpoch ?? DEFAULTS.wgKeyEpoch,
             wgEndpointHost: wgRaw.endpointHost ?? vpsIp,
             mailuSubnet: mailSubnet.text,
             mailuBridge: DEFAULTS.mailuBridge,
@@ -606,6 +605,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             firewall: raw.gateway?.firewall ?? true,
             existingTraefikDynamicDir: raw.gateway?.existingTraefikDynamicDir,
         },
+        wireguard: { keyEpoch: wgRaw.keyEpoch ?? DEFAULTS.wgKeyEpoch },
         egress: {
             enabled: raw.egress?.enabled ?? true,
             fwmark: raw.egress?.fwmark ?? DEFAULTS.egressFwmark,
