@@ -20,7 +20,8 @@
 #
 # Environment (for tests): HOMEMAIL_MAILU_DIR (default /opt/homemail/mailu), HOMEMAIL_MAILU_STATE_DIR
 # (default $HOMEMAIL_MAILU_DIR/state), HOMEMAIL_MAILU_WAIT_SECONDS (default 900), HOMEMAIL_SMTP_EGRESS
-# (default /usr/local/sbin/homemail-smtp-egress).
+# (default /usr/local/sbin/homemail-smtp-egress), HOMEMAIL_MAILU_SYSCTL_FILE (homemail's sysctl file),
+# HOMEMAIL_SYSCTL_DIRS / HOMEMAIL_SYSCTL_CONF (where the host's own sysctl settings are read).
 set -Eeuo pipefail
 
 dir=${HOMEMAIL_MAILU_DIR:-/opt/homemail/mailu}
@@ -125,10 +126,12 @@ cmd_down() {
 # The sysctl files systemd-sysctl reads, in its order; the last one setting a key wins.
 sysctl_files() {
     local d
-    for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
-        [[ -d $d ]] && find "$d" -maxdepth 1 -name '*.conf' -printf '%f %p\n'
+    local d dirs
+    read -r -a dirs <<<"${HOMEMAIL_SYSCTL_DIRS:-/etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d}"
+    for d in "${dirs[@]}"; do
+        if [[ -d $d ]]; then find "$d" -maxdepth 1 -name '*.conf' -printf '%f %p\n'; fi
     done | sort -s -k1,1 -u | cut -d' ' -f2-
-    [[ -f /etc/sysctl.conf ]] && echo /etc/sysctl.conf
+    if [[ -f ${HOMEMAIL_SYSCTL_CONF:-/etc/sysctl.conf} ]]; then echo "${HOMEMAIL_SYSCTL_CONF:-/etc/sysctl.conf}"; fi
 }
 
 cmd_nonlocal_bind_restore() {
