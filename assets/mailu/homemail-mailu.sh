@@ -125,7 +125,6 @@ cmd_down() {
 
 # The sysctl files systemd-sysctl reads, in its order; the last one setting a key wins.
 sysctl_files() {
-    local d
     local d dirs
     read -r -a dirs <<<"${HOMEMAIL_SYSCTL_DIRS:-/etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d}"
     for d in "${dirs[@]}"; do
