@@ -91,26 +91,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
         }));
         const repoDigests = pulumi.all(pulled.map((p) => p.image.repoDigest)).apply((ds) => Object.fromEntries(pulled.map((p, i) => [p.ref, ds[i]])));
 
-        // ---- secrets ----
-        const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 32, special: false }, { parent: this });
-        const apiToken = model.mailu.api
-            ? new random.RandomPassword(`${name}-api-token`, { length: 40, special: false }, { parent: this })
-            : undefined;
-        const passwords: Record<string, pulumi.Output<string>> = {};
-        for (const u of model.users) {
-            passwords[u.address] =
-                u.password.source === "config"
-                    ? secretValue(u.password.ref)
-                    : new random.RandomPassword(`${name}-password-${u.address}`, { length: 24, special: false }, { parent: this }).result;
-        }
-        // ---- domains, users, aliases, DKIM keys: the config-import YAML, secrets filled in ----
-        const imp = renderMailuImport(model);
-        const importValues = imp.secrets.map((s) =>
-            s.kind === "password" ? passwords[s.address] : pulumi.output(args.dkimPrivateKeys[s.domain]),
-        );
-        const yaml = pulumi.secret(
-            pulumi.all(importValues).apply((vs) => fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s, i) => [s.placeholder, vs[i]])))),
-        );
+        const { secretKey, apiToken, passwords, yaml } = mailuSecrets(name, model, args.dkimPrivateKeys, this);
 
         // ---- files, up, import, reconcile ----
         const main = executePlan(target, planMailu(model, shapeDigests(model)), {
@@ -150,6 +131,26 @@ export class HomeMailServer extends pulumi.ComponentResource {
     }
 }
 
+
+/** Mailu's generated secrets, every mailbox's password, and the config-import YAML with them filled in (secret). */
+function mailuSecrets(name: string, model: MailuModel, dkimPrivateKeys: HomeMailServerArgs["dkimPrivateKeys"], parent: pulumi.Resource) {
+    const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 32, special: false }, { parent });
+    const apiToken = model.mailu.api ? new random.RandomPassword(`${name}-api-token`, { length: 40, special: false }, { parent }) : undefined;
+    const passwords: Record<string, pulumi.Output<string>> = {};
+    for (const u of model.users) {
+        passwords[u.address] =
+            u.password.source === "config"
+                ? secretValue(u.password.ref)
+                : new random.RandomPassword(`${name}-password-${u.address}`, { length: 24, special: false }, { parent }).result;
+    }
+    // Domains, users, aliases, DKIM keys: the config-import YAML, secrets filled in.
+    const imp = renderMailuImport(model);
+    const importValues = imp.secrets.map((s) => (s.kind === "password" ? passwords[s.address] : pulumi.output(dkimPrivateKeys[s.domain])));
+    const yaml = pulumi.secret(
+        pulumi.all(importValues).apply((vs) => fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s, i) => [s.placeholder, vs[i]])))),
+    );
+    return { secretKey, apiToken, passwords, yaml };
+}
 
 function validateArgs(args: HomeMailServerArgs): void {
     if (!args.model?.mailu || !args.model?.addresses) throw new Error("HomeMailServer: args.model must be the validated model");
