@@ -1,9 +1,9 @@
 /**
  * Host files as data, and the one fixed shell step that installs a file on a host.
  *
- * Renderers return {@link HostFile}s; the component layer pushes each through a remote command whose
- * stdin is the content and whose command string is {@link installFileCommand} (no content, no secret,
- * ever). The command's first line is a machine-readable header that the offline render reads back to
+ * Renderers return {@link HostFile}s in host plans; the executor (components/hostPlan.ts) pushes each
+ * through a remote command whose stdin is the content and whose command string is the header line and
+ * {@link installFileScript} (no content, no secret, ever). The command's first line is a machine-readable header that the offline render reads back to
  * write `out/<stack>/hosts/...` and `files.json`.
  */
 import { createHash } from "node:crypto";
@@ -121,6 +121,17 @@ export function fillTemplate(t: SecretTemplate, values: Readonly<Record<string, 
         .join("");
 }
 
+/**
+ * A step's stdin as a template: the whole text one secret (`secretPlaceholder(name)` and nothing
+ * else), or undefined for plain text. A token anywhere else is a renderer's mistake.
+ */
+export function stdinTemplate(text: string): SecretTemplate | undefined {
+    const whole = /^@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:-]+)\)@@$/.exec(text);
+    if (whole) return [secretSlot(whole[1])];
+    if (placeholdersIn(text).length) throw new Error("a step's stdin is either one secret placeholder or plain text");
+    return undefined;
+}
+
 /** A secret host file made from a template: its content is the template's display text. */
 export function secretHostFile(host: HostName, path: string, template: SecretTemplate, extra: Partial<HostFile> = {}): HostFile {
     return { host, path, mode: "0600", owner: "root:root", content: templateText(template), secretTemplate: template, secret: true, ...extra };
@@ -133,10 +144,12 @@ export function shellQuote(word: string): string {
 
 /**
  * A fixed command run as root: as is for the root SSH user, else through `sudo -n sh -c` with the
- * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo).
+ * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo). A single
+ * bare word (`true`, the SSH wait) runs as `sudo -n <word>`. Only the executor calls this.
  */
 export function asRoot(sshUser: string, command: string): string {
-    return sshUser === "root" ? command : `sudo -n sh -c ${shellQuote(command)}`;
+    if (sshUser === "root") return command;
+    return /^[A-Za-z0-9_./-]+$/.test(command) ? `sudo -n ${command}` : `sudo -n sh -c ${shellQuote(command)}`;
 }
 
 export function sha256(text: string | Buffer): string {
@@ -154,6 +167,12 @@ export function assertValidHostFile(f: HostFile): void {
     if (f.secretTemplate && !f.secret) throw new Error(`host file ${f.path} has secret slots but is not marked secret`);
     if (f.secretTemplate && templateText(f.secretTemplate) !== f.content) throw new Error(`host file ${f.path}: content is not its template's display text`);
     if (f.encoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(f.content)) throw new Error(`host file ${f.path}: content is not base64`);
+}
+
+/** The first line of a file-install command: what the offline render reads back (files.json). */
+export function fileHeaderLine(f: HostFile): string {
+    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
+    return `${FILE_HEADER}${JSON.stringify(header)}`;
 }
 
 /**
@@ -194,11 +213,10 @@ const REFUSE_SHARED_DIRECTORIES = [
  * owner and mode before any content is visible, validates the staged copy, then renames it over the
  * target with `mv -fT` (atomic: readers see the old or the new file; a symlink at the target is
  * replaced, never followed, and never taken as a directory to move into). Prints nothing of the
- * content.
+ * content. Runs as root (the executor, components/hostPlan.ts, adds sudo for a non-root SSH user).
  */
-export function installFileCommand(f: HostFile, sshUser: string): string {
+export function installFileScript(f: HostFile): string {
     assertValidHostFile(f);
-    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
     const slash = f.path.lastIndexOf("/");
     const dir = f.path.slice(0, slash) || "/";
     const steps = [
@@ -227,9 +245,12 @@ export function installFileCommand(f: HostFile, sshUser: string): string {
         ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
         `if [ -f "$r/$n" ] && [ ! -L "$r/$n" ] && cmp -s "$t" "$r/$n"; then echo unchanged; else mv -fT "$t" "$r/$n"; echo installed; fi`,
     ];
-    const script = steps.join("\n");
-    const body = asRoot(sshUser, script);
-    return `${FILE_HEADER}${JSON.stringify(header)}\n${body}\n`;
+    return steps.join("\n");
+}
+
+/** The whole install command as a root SSH user gets it: header line, script (labs run this). */
+export function installFileCommand(f: HostFile): string {
+    return `${fileHeaderLine(f)}\n${installFileScript(f)}\n`;
 }
 
 /** Reads the header back from a command string; undefined when it is not a file-install command. */
