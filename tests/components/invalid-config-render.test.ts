@@ -7,37 +7,16 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { INVALID_CASES } from "../invalid-config/cases";
+import { renderInProcess } from "../helpers/program";
 import { ConfigChange, withConfig } from "../helpers/stack";
-
-interface Rendered {
-    readonly code: number;
-    readonly stderr: string;
-    readonly registered: number;
-}
 
 const out = mkdtempSync(path.join(tmpdir(), "hm-invalid-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Runs the render entry on the dev stack with `changes`, in a fresh module registry. */
-async function renderWith(changes: readonly ConfigChange[]): Promise<Rendered> {
+/** The render entry on the dev stack with `changes`. */
+function renderWith(changes: readonly ConfigChange[]) {
     const input = withConfig(changes);
-    let result: Rendered | undefined;
-    await jest.isolateModulesAsync(async () => {
-        const pulumi = await import("@pulumi/pulumi");
-        const { renderCli } = await import("../../scripts/lib/renderCli");
-        let stderr = "";
-        let registered = 0;
-        const code = await renderCli(["--stack", "dev", "--out", out], {
-            pulumi,
-            load: () => import("../../index") as Promise<Record<string, unknown>>,
-            readConfig: () => ({ project: input.project, values: { ...input.values }, secretKeys: [...input.secretKeys] }),
-            stdout: () => undefined,
-            stderr: (t) => (stderr += t),
-            onResource: () => registered++,
-        });
-        result = { code, stderr, registered };
-    });
-    return result!;
+    return renderInProcess(["--stack", "dev", "--out", out], () => ({ project: input.project, values: { ...input.values }, secretKeys: [...input.secretKeys] }));
 }
 
 describe("npm run render on invalid config (in-process)", () => {

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { readStackConfig } from "../../scripts/lib/stackFile";
+import { renderInProcess } from "../helpers/program";
 import { REPO_ROOT } from "../helpers/stack";
 
 const root = mkdtempSync(path.join(tmpdir(), "hm-stackfile-"));
@@ -25,22 +26,7 @@ const STACK_FILES: [title: string, text: string | undefined, mentions: string][]
     ["no stack file", undefined, "no stack file"],
 ];
 
-async function renderIn(stack: string, out: string): Promise<{ code: number; stderr: string }> {
-    let result: { code: number; stderr: string } | undefined;
-    await jest.isolateModulesAsync(async () => {
-        const pulumi = await import("@pulumi/pulumi");
-        const { renderCli } = await import("../../scripts/lib/renderCli");
-        let stderr = "";
-        const code = await renderCli(["--stack", stack, "--out", out], {
-            pulumi,
-            load: () => import("../../index") as Promise<Record<string, unknown>>,
-            readConfig: (s) => readStackConfig(root, s),
-            stderr: (t) => (stderr += t),
-        });
-        result = { code, stderr };
-    });
-    return result!;
-}
+const renderIn = (stack: string, out: string) => renderInProcess(["--stack", stack, "--out", out], (s) => readStackConfig(root, s));
 
 describe("npm run render on a bad stack file", () => {
     it.each(STACK_FILES)("%s: exit 2, one line", async (title, text, mentions) => {

@@ -153,9 +153,9 @@ export function validateReportAddresses(ctx: Ctx, people: People, domains: reado
         if (value === undefined) return people.admin?.address;
         const a = addressAt(ctx, where, value, fix);
         if (!a) return undefined;
-        if (MAILTO_UNSAFE.test(a.local)) return mailtoProblem(ctx, where, a.address), undefined;
-        if (reach(a.address)) return a.address;
-        ctx.problems.add(where, `${a.address} is in a domain of this stack but is neither a user nor an alias`, "use an existing user or alias, or an address elsewhere");
+        if (MAILTO_UNSAFE.test(a.local)) mailtoProblem(ctx, where, a.address);
+        else if (!reach(a.address)) ctx.problems.add(where, `${a.address} is in a domain of this stack but is neither a user nor an alias`, "use an existing user or alias, or an address elsewhere");
+        else return a.address;
         return undefined;
     };
     const dmarcReport = report(key("dmarc", ".reportAddress"), ctx.raw.dmarc?.reportAddress, KEYS.dmarc.example);
