@@ -1,7 +1,7 @@
 /**
  * Step 1 of parsing: every config key of every namespace is looked at. `homemail:` values are
  * decoded by their encoding, their text checked (validate/text.ts) and their shape checked (keys.ts);
- * unknown keys, fields and namespaces get one "did you mean" (suggest.ts).
+ * unknown keys, fields and namespaces get their suggestion from the one function in suggest.ts.
  */
 import type { z } from "zod";
 import type { ProblemList } from "./errors";

@@ -36,6 +36,12 @@ describe("config layer structure", () => {
         expect(long).toEqual([]);
     });
 
+    it("has one 'did you mean' (suggest.ts), used for keys, nested fields and namespaces alike", () => {
+        const others = tsFiles(path.join(REPO_ROOT, "components")).filter((f) => !f.endsWith(path.join("config", "suggest.ts")));
+        expect(others.filter((f) => /levenshtein|editDistance|[`"']did you mean/i.test(readFileSync(f, "utf8"))).map((f) => path.relative(REPO_ROOT, f))).toEqual([]);
+        expect(readFileSync(path.join(CONFIG_DIR, "decode.ts"), "utf8").match(/didYouMean\(/g)).toHaveLength(3);
+    });
+
     it("has one validator file per config area, each exporting a validate* function", () => {
         const dir = path.join(CONFIG_DIR, "validate");
         for (const area of ["addresses", "domains", "users", "gateway", "mailu", "egress", "wkd", "dns", "ssh"]) {
