@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { RecordedResource, REPO_ROOT, runProgram } from "./mockEngine";
+import { renderDocuments } from "./renderDocuments";
 import { isStackName, readStackConfig, StackConfig, StackFileError } from "./stackFile";
 import { writeOutTree } from "./writeOut";
 
@@ -42,7 +43,7 @@ export function parseRenderArgs(argv: readonly string[]): Args {
 export interface RenderDeps {
     /** The @pulumi/pulumi instance the program imports. */
     readonly pulumi: typeof import("@pulumi/pulumi");
-    /** Imports the program (index.ts). */
+    /** Imports the program (main.ts, which loads index.ts). */
     readonly load: () => Promise<Record<string, unknown>>;
     /** Reads a stack's config; default: Pulumi.<stack>.yaml of this repo. */
     readonly readConfig?: (stack: string) => StackConfig;
@@ -69,7 +70,8 @@ export async function renderCli(argv: readonly string[], deps: RenderDeps): Prom
         const run = await runProgram({ pulumi: deps.pulumi, project: config.project, stack: args.stack, config: config.values, secretKeys: config.secretKeys, load: deps.load, onResource: deps.onResource });
         const zones = JSON.parse(config.values[`${config.project}:cloudflareZones`] ?? "{}") as Record<string, string>;
         const zoneNames = Object.fromEntries(Object.entries(zones).map(([name, id]) => [id, name.toLowerCase()]));
-        const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets);
+        const documents = renderDocuments({ values: config.values, secretKeys: config.secretKeys, project: config.project, stack: args.stack }, run);
+        const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets, documents);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         stderr(`render: ${run.resources.length} resources -> ${path.relative(process.cwd(), root) || root} in ${ms.toFixed(0)} ms${args.includeSecrets ? " (WITH secret fixture values: labs only)" : ""}\n`);
         return 0;
