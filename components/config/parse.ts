@@ -123,6 +123,7 @@ function assemble(input: ConfigInput, ctx: Ctx, r: Results): Model | undefined {
         wkd: { publications: r.publications },
         images: { ...r.images, mailu: r.mailu.version, mailuRegistry: DEFAULTS.mailuRegistry, mailuRedis: DEFAULTS.mailuRedisImage, mailuAntivirus: DEFAULTS.mailuAntivirusImage },
         gateway: r.gateway,
+        wireguard: { keyEpoch: ctx.raw.wireguard?.keyEpoch ?? DEFAULTS.wgKeyEpoch },
         egress: r.egress,
     };
 }

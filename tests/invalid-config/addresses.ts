@@ -44,6 +44,8 @@ export const ADDRESS_CASES: InvalidCase[] = [
     { title: "spoke outside the WireGuard network", changes: [{ key: "homemail:wireguard", value: { ...wg(), spokeAddress: "10.0.2.2" } }], key: "homemail:wireguard.spokeAddress", mentions: "not a host address inside" },
     { title: "hub is the network address", changes: [{ key: "homemail:wireguard", value: { ...wg(), hubAddress: "10.0.1.0" } }], key: "homemail:wireguard.hubAddress", mentions: "not a host address inside" },
     { title: "hub is the broadcast address", changes: [{ key: "homemail:wireguard", value: { ...wg(), hubAddress: "10.0.1.255" } }], key: "homemail:wireguard.hubAddress", mentions: "not a host address inside" },
+    { title: "WireGuard key epoch negative", changes: [{ key: "homemail:wireguard", value: { ...wg(), keyEpoch: -1 } }], key: "homemail:wireguard.keyEpoch", mentions: ">=0" },
+    { title: "WireGuard key epoch not a whole number", changes: [{ key: "homemail:wireguard", value: { ...wg(), keyEpoch: 1.5 } }], key: "homemail:wireguard.keyEpoch", mentions: "int" },
     { title: "hub equals spoke", changes: [{ key: "homemail:wireguard", value: { ...wg(), hubAddress: "10.0.1.2" } }], key: "homemail:wireguard.spokeAddress", mentions: "equals" },
     { title: "hub set onto the default spoke: the hub is named", changes: [{ key: "homemail:wireguard", value: { hubAddress: "10.0.1.2" } }], key: "homemail:wireguard.hubAddress", mentions: "the default 10.0.1.2 (homemail:wireguard.spokeAddress is not set)" },
     { title: "WireGuard port out of range", changes: [{ key: "homemail:wireguard", value: { ...wg(), port: 70000 } }], key: "homemail:wireguard.port", mentions: "65535" },
