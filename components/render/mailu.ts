@@ -30,7 +30,7 @@ import { fillTemplate, HostFile, SecretTemplate, secretHostFile, secretSlot, sha
 /** The slice of the model this renderer reads. */
 export type MailuModel = Pick<
     Model,
-    "mailHost" | "passthroughHosts" | "domains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
+    "mailHost" | "passthroughHosts" | "domains" | "mainDomains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
 >;
 
 export const HEADER = "managed by homemail, do not edit";
@@ -405,13 +405,12 @@ export function renderMailuImport(model: MailuModel): MailuImport {
         secrets.push(s);
         return `${marker}${secrets.length - 1}${marker}`;
     };
-    const mainDomains = model.domains.filter((d) => d.kind !== "alternative").sort((x, y) => x.name.localeCompare(y.name));
-    const domain = mainDomains.map((d) => {
-        const alternatives = model.domains.filter((x) => x.alternativeOf === d.name).map((x) => x.name).sort();
+    const domain = [...model.mainDomains].sort().map((name) => {
+        const alternatives = model.domains.filter((x) => x.alternativeOf === name).map((x) => x.name).sort();
         return {
-            name: d.name,
+            name,
             ...(alternatives.length ? { alternatives } : {}),
-            dkim_key: secret({ placeholder: dkimPlaceholder(d.name), kind: "dkim", domain: d.name }),
+            dkim_key: secret({ placeholder: dkimPlaceholder(name), kind: "dkim", domain: name }),
         };
     });
     const user = [...model.users]
