@@ -7,6 +7,8 @@
 #   homemail-mailu preflight            Docker engine and compose plugin present and answering
 #   homemail-mailu up                   validate the compose project, then start it and wait until healthy
 #   homemail-mailu import < mailu.yaml  Mailu's config-import: a dry run (-n) first, then --update (merge)
+#                                       without the YAML's "-prune-" markers, then with them (every
+#                                       list of a listed domain or alias ends up as in the YAML)
 #   homemail-mailu reconcile [--prune]  compare Mailu's users and aliases with accounts.list: report the
 #                                       extra ones; with --prune delete those that were removed from the
 #                                       stack config (never the ones made in the admin GUI)
@@ -110,20 +112,40 @@ cmd_up() {
     compose ps
 }
 
+# Mailu's "replace this list" marker, as the import YAML carries it: first in every list, which is a
+# one-line flow sequence (components/render/mailu.ts, PRUNE_MARKER). Inside a quoted scalar a '"' is
+# always escaped, so no value can imitate it.
+prune_marker_sed='s/\["-prune-"(, )?/[/g'
+
+# config-import --update joins list values with what Mailu has (a union), and honours the
+# "-prune-" marker only on items that already exist; on a new item it would be stored as a literal
+# destination (core/admin/mailu/schemas.py, _patch_item). So: a dry run and an import without the
+# markers (creates what is new, changes nothing that exists but to add), then the same YAML with
+# the markers (every item exists now: each list becomes exactly the one in the stack config).
 cmd_import() {
-    local yaml out
+    local yaml plain out
     new_tmp yaml
+    new_tmp plain
     new_tmp out
     cat >"$yaml"
     [[ -s $yaml ]] || die "import: no YAML on stdin"
-    if ! mailu_cli config-import --dry-run --update - <"$yaml" >"$out" 2>&1; then
+    sed -E "$prune_marker_sed" <"$yaml" >"$plain"
+    if ! mailu_cli config-import --dry-run --update - <"$plain" >"$out" 2>&1; then
         redact <"$out" >&2
         die "import: the dry run failed; Mailu was not changed"
     fi
     redact <"$out"
-    if ! mailu_cli config-import --update - <"$yaml" >"$out" 2>&1; then
+    if ! mailu_cli config-import --update - <"$plain" >"$out" 2>&1; then
         redact <"$out" >&2
         die "import: config-import failed after a successful dry run"
+    fi
+    redact <"$out"
+    if ! grep -qF '["-prune-"' "$yaml"; then
+        return 0
+    fi
+    if ! mailu_cli config-import --update - <"$yaml" >"$out" 2>&1; then
+        redact <"$out" >&2
+        die "import: new items are in Mailu, but replacing lists (removed destinations, alternative domains) failed; run the import again"
     fi
     redact <"$out"
 }
@@ -158,6 +180,10 @@ cmd_reconcile() {
 
     local kind desired managed existing address kept=0 deleted=0 foreign=0 missing=0
     for kind in user alias; do
+        local really=()
+        if [[ $kind == user ]]; then
+            really=(--really)
+        fi
         desired=$(accounts_of "$kind" <"$accounts")
         managed=""
         if [[ -f $managed_file ]]; then
@@ -175,7 +201,8 @@ cmd_reconcile() {
             [[ -n $address ]] || continue
             if grep -Fxq -- "$address" <<<"$managed"; then
                 if $prune; then
-                    mailu_cli "$kind-delete" "$address" </dev/null >/dev/null || die "reconcile: could not delete $kind $address"
+                    # user-delete alone only disables the user; --really deletes it (its maildir stays).
+                    mailu_cli "$kind-delete" "${really[@]}" "$address" </dev/null >/dev/null || die "reconcile: could not delete $kind $address"
                     echo "deleted $kind $address: removed from the stack config (homemail:mailu.pruneRemoved is true)"
                     deleted=$((deleted + 1))
                 else
@@ -203,7 +230,7 @@ cmd_reconcile() {
 }
 
 usage() {
-    sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
