@@ -65,7 +65,13 @@ export const gatewayEntrypoints = gateway.entrypoints;
 export const gatewayExistingTraefik = gateway.existingTraefik ?? null;
 
 // ---- mail server: Mailu 2024.06 at home ----
-const mail = new HomeMailServer("mailu", { model, ssh: model.home.ssh, dkimPrivateKeys: dns.dkimPrivateKeys });
+// Mailu starts after the tunnel, the gateway and DNS: its certificate comes by http-01 through the VPS.
+const mail = new HomeMailServer("mailu", {
+    model,
+    ssh: model.home.ssh,
+    dkimPrivateKeys: dns.dkimPrivateKeys,
+    startAfter: [wireguard, gateway, wkd, ...dns.zones],
+});
 /** Every mailbox's password (address -> password); read with `pulumi stack output --show-secrets`. */
 export const mailUserPasswords = mail.userPasswords;
 export const mailAdminUrl = mail.adminUrl;

@@ -4,8 +4,8 @@
  *
  * Steps on the home server, in order: SSH up -> host script -> preflight (Docker, compose plugin) ->
  * non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
- * compose.yaml (validated on the host by `docker compose config`) -> `up` (re-run when any of those
- * files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
+ * compose.yaml (validated on the host by `docker compose config`) -> `up` (after `startAfter`: the
+ * tunnel, gateway and DNS; waits for the front's certificate; re-run when any of those files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
  * (report accounts Mailu has beyond the config; delete removed ones only with pruneRemoved).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -56,6 +56,13 @@ export interface HomeMailServerArgs {
      * `dns.dkimPrivateKeys` (`{ "example.com": tlsKey.privateKeyPem }`).
      */
     readonly dkimPrivateKeys: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * What must be in place before Mailu starts: its front gets its Let's Encrypt certificate by
+     * http-01 through the VPS, so the tunnel, the gateway (port 80 -> home) and the DNS records (the
+     * mail host's A record) come first. A component here means all of its children. Default: none.
+     * Example: `[wireguard, gateway, ...dns.zones]`.
+     */
+    readonly startAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -150,7 +157,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
             "up",
             MAILU_COMMANDS.up,
             { triggers: [composeFile, envFile, secretsEnvFile].map((f) => f.stdin.apply((s) => sha256(s ?? ""))) },
-            [composeFile, nonlocalBind, ...pulled.map((p) => p.image)],
+            [composeFile, nonlocalBind, ...pulled.map((p) => p.image), ...(args.startAfter ?? [])],
         );
 
         // ---- domains, users, aliases, DKIM keys: config-import through stdin ----

@@ -44,6 +44,7 @@ function host(): Host {
     for (const d of [dir, fake, bin]) mkdirSync(d, { recursive: true });
     copyFileSync(FAKE_DOCKER, path.join(bin, "docker"));
     writeFileSync(path.join(dir, "compose.yaml"), "name: mailu\n");
+    writeFileSync(path.join(dir, "mailu.env"), "HOSTNAMES=mail.example.com,webmail.example.com\nTLS_FLAVOR=letsencrypt\n");
     // A host without docker even where this machine has one (Debian's docker.io in /usr/bin).
     const emptyBin = path.join(root, "nodocker");
     mkdirSync(emptyBin);
@@ -168,6 +169,58 @@ describe("homemail-mailu (host script)", () => {
             const failed = h.run(["up"], { env: { HOMEMAIL_SMTP_EGRESS: egress } });
             expect(failed.status).toBe(1);
             expect(failed.stderr).toContain("re-applying SMTP egress failed");
+        });
+    });
+
+    describe("up before the front has its certificate (Let's Encrypt http-01 through the VPS)", () => {
+        const quick = { HOMEMAIL_MAILU_CERT_POLL_SECONDS: "1" };
+        const restarts = (h: Host) => h.calls().filter((c) => / restart front$/.test(c)).length;
+
+        it("waits for the certificate and restarts the front exactly once when it appears, before waiting for health", () => {
+            const h = host();
+            const r = h.run(["up"], { env: { ...quick, FAKE_CERT_AFTER: "2", HOMEMAIL_MAILU_CERT_WAIT_SECONDS: "30" } });
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            expect(r.stdout).toContain("waiting up to 30s for the front's Let's Encrypt certificate for mail.example.com");
+            const calls = h.calls();
+            const restart = calls.findIndex((c) => / restart front$/.test(c));
+            expect(restarts(h)).toBe(1);
+            expect(restart).toBeGreaterThan(calls.findIndex((c) => / up --detach --remove-orphans$/.test(c)));
+            expect(calls.findIndex((c) => / up --detach --remove-orphans --wait$/.test(c))).toBeGreaterThan(restart);
+            // A re-run finds the certificate and leaves the front alone.
+            expect(h.run(["up"], { env: quick }).status).toBe(0);
+            expect(restarts(h)).toBe(1);
+        });
+
+        it("does not restart a front that had its certificate already", () => {
+            const h = host();
+            const r = h.run(["up"], { env: quick });
+            expect(r.status).toBe(0);
+            expect(r.stdout).not.toContain("waiting");
+            expect(restarts(h)).toBe(0);
+        });
+
+        it("gives up after the bounded wait naming DNS, port 80 and PTR, and a re-run converges (one restart)", () => {
+            const h = host();
+            const started = Date.now();
+            const r = h.run(["up"], { env: { ...quick, FAKE_CERT_AFTER: "never", HOMEMAIL_MAILU_CERT_WAIT_SECONDS: "2" } });
+            expect(Date.now() - started).toBeLessThan(15_000);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("no TLS certificate for mail.example.com after 2s");
+            expect(r.stderr).toContain("http://mail.example.com/.well-known/acme-challenge/");
+            expect(r.stderr).toMatch(/DNS: the A record of mail\.example\.com is the VPS's public IP/);
+            expect(r.stderr).toMatch(/port 80: /);
+            expect(r.stderr).toMatch(/PTR /);
+            expect(restarts(h)).toBe(0);
+            expect(h.calls().some((c) => / --wait$/.test(c))).toBe(false);
+
+            // The certificate arrived meanwhile (certbot retries): the re-run restarts the front once.
+            const again = h.run(["up"], { env: quick });
+            expect(again.status).toBe(0);
+            expect(again.stdout).toContain("restarted the front once");
+            expect(restarts(h)).toBe(1);
+            expect(h.run(["up"], { env: quick }).status).toBe(0);
+            expect(restarts(h)).toBe(1);
         });
     });
 
