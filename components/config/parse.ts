@@ -550,6 +550,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
         addresses: {
             vpsPublicIp: vpsIp,
             vpsWanInterface: wanIf,
+            vpsOneToOneNat: raw.vps?.oneToOneNat ?? false,
             homeWanIp,
             homeLan: homeLan.text,
             wgNetwork: wgNet.text,

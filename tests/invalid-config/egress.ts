@@ -7,5 +7,6 @@ export const EGRESS_CASES: InvalidCase[] = [
     { title: "egress route table = main (254)", changes: [{ key: "homemail:egress", value: { routeTable: 254 } }], key: "homemail:egress.routeTable", mentions: /252/ },
     { title: "egress rule priority at the main table's (32766)", changes: [{ key: "homemail:egress", value: { rulePriority: 32766 } }], key: "homemail:egress.rulePriority", mentions: /32765/ },
     { title: "egress fwmark 0 (no mark)", changes: [{ key: "homemail:egress", value: { fwmark: 0 } }], key: "homemail:egress.fwmark", mentions: /1/ },
+    { title: "vps.oneToOneNat not a boolean", changes: [{ key: "homemail:vps", value: { publicIp: "203.0.113.10", oneToOneNat: "yes" } }], key: "homemail:vps.oneToOneNat", mentions: /boolean|true/ },
 ];
 
