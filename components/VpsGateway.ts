@@ -30,7 +30,7 @@ import {
     TRAEFIK_STATIC_PATH,
     pinnedImage,
 } from "./render/gatewayLayout";
-import { GatewayRender, existingTraefikRequirements, gatewayCommands, renderCfTokenFile, renderFirewall, renderGateway } from "./render/gateway";
+import { GatewayRender, existingTraefikRequirements, gatewayCommands, gatewayPreflightArgs, renderCfTokenFile, renderFirewall, renderGateway } from "./render/gateway";
 import { TraefikEntrypoint, traefikEntrypoints } from "./render/traefik";
 
 /** Arguments of {@link VpsGateway}. */
@@ -89,7 +89,7 @@ export class VpsGateway extends pulumi.ComponentResource {
             `${name}-preflight`,
             {
                 connection: sshConnection(ssh),
-                create: asRoot(ssh.user, `bash -s${m.gateway.firewall ? " -- --firewall" : ""}`),
+                create: asRoot(ssh.user, `bash -s -- ${gatewayPreflightArgs(m).join(" ")}`),
                 stdin: preflightScript,
                 triggers: [sha256(preflightScript)],
             },

@@ -5,7 +5,7 @@
  * preflight script's verdicts with stand-in `docker` binaries.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import Ajv from "ajv";
@@ -100,10 +100,13 @@ describe("gateway host scripts", () => {
             chmodSync(path.join(dir, "docker"), 0o755);
             return dir;
         };
-        const run = (dirs: string[], args: string[] = []) => {
-            const basic = execFileSync("sh", ["-c", "dirname $(command -v bash); dirname $(command -v sort); dirname $(command -v head)"]).toString().trim().split("\n");
-            return spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, ...new Set(basic)].join(":") } });
-        };
+        // Only the tools the script needs, linked into a directory of their own: this machine may
+        // have a real docker in /usr/bin (Debian's docker.io), which must not answer for the stand-in.
+        const basic = mkdtempSync(path.join(bin, "basic-"));
+        for (const tool of ["bash", "sort", "head"]) {
+            symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`]).toString().trim(), path.join(basic, tool));
+        }
+        const run = (dirs: string[], args: string[] = []) => spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, basic].join(":") } });
 
         it("passes with a recent Docker Engine and compose plugin", () => {
             const r = run([fakeDocker("27.3.1", "v2.29.7")]);
