@@ -4,8 +4,9 @@
  * off as the schema itself requires), Debian's `haproxy -c`, shellcheck on the host scripts, and the
  * preflight script's verdicts with stand-in `docker` binaries.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { systemPathWithout } from "../helpers/pathWithout";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import Ajv from "ajv";
@@ -90,6 +91,9 @@ describe("gateway host scripts", () => {
         const bin = mkdtempSync(path.join(tmpdir(), "hm-preflight-"));
         afterAll(() => rmSync(bin, { recursive: true, force: true }));
         const script = path.join(REPO_ROOT, "assets", "gateway", "preflight.sh");
+        // The system's commands without the ones preflight looks for: this machine may have them
+        // (the real-run lab installs Docker); each test adds the stand-ins it wants in front.
+        const bare = systemPathWithout(["docker", "iptables"], bin);
         /** A stand-in `docker` that reports the given versions (empty: that part is missing). */
         const fakeDocker = (server: string, compose: string) => {
             const dir = mkdtempSync(path.join(bin, "d-"));
@@ -100,13 +104,9 @@ describe("gateway host scripts", () => {
             chmodSync(path.join(dir, "docker"), 0o755);
             return dir;
         };
-        // Only the tools the script needs, linked into a directory of their own: this machine may
-        // have a real docker in /usr/bin (Debian's docker.io), which must not answer for the stand-in.
-        const basic = mkdtempSync(path.join(bin, "basic-"));
-        for (const tool of ["bash", "sort", "head"]) {
-            symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`]).toString().trim(), path.join(basic, tool));
-        }
-        const run = (dirs: string[], args: string[] = []) => spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, basic].join(":") } });
+        const run = (dirs: string[], args: string[] = []) => {
+            return spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, bare].join(":") } });
+        };
 
         it("passes with a recent Docker Engine and compose plugin", () => {
             const r = run([fakeDocker("27.3.1", "v2.29.7")]);

@@ -6,7 +6,7 @@
  * merge/prune rules for accounts.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,6 +14,7 @@ import { parseModel } from "../../components/config";
 import { fillImportSecrets, renderMailuImport } from "../../components/render/mailu";
 import { emptyMailu, MailuDb } from "../helpers/mailuAdmin";
 import { REPO_ROOT, withConfig } from "../helpers/stack";
+import { systemPathWithout } from "../helpers/pathWithout";
 
 const SCRIPT = path.join(REPO_ROOT, "assets/mailu/homemail-mailu.sh");
 const FAKE_DOCKER = path.join(REPO_ROOT, "tests/fixtures/mailu/fake-docker");
@@ -45,13 +46,7 @@ function host(): Host {
     copyFileSync(FAKE_DOCKER, path.join(bin, "docker"));
     writeFileSync(path.join(dir, "compose.yaml"), "name: mailu\n");
     writeFileSync(path.join(dir, "mailu.env"), "HOSTNAMES=mail.example.com,webmail.example.com\nTLS_FLAVOR=letsencrypt\n");
-    // A host without docker even where this machine has one (Debian's docker.io in /usr/bin).
-    const emptyBin = path.join(root, "nodocker");
-    mkdirSync(emptyBin);
-    for (const tool of ["bash", "sed", "grep", "sort", "comm", "awk", "mktemp", "timeout", "sysctl", "cat", "rm"]) {
-        const found = SYSTEM_PATH.split(":").map((d) => path.join(d, tool)).find((f) => existsSync(f));
-        if (found) symlinkSync(found, path.join(emptyBin, tool));
-    }
+    const noDockerPath = systemPathWithout(["docker"], root);
     return {
         dir,
         fake,
@@ -60,7 +55,7 @@ function host(): Host {
                 input: opts.stdin ?? "",
                 encoding: "utf8",
                 env: {
-                    PATH: opts.withDocker === false ? emptyBin : `${bin}:${SYSTEM_PATH}`,
+                    PATH: opts.withDocker === false ? noDockerPath : `${bin}:${SYSTEM_PATH}`,
                     HOMEMAIL_MAILU_DIR: dir,
                     HOMEMAIL_SMTP_EGRESS: path.join(root, "no-egress-script"),
                     FAKE_DOCKER_DIR: fake,
