@@ -60,7 +60,7 @@ export interface AddressPlan {
      * interface, so mail is SNATed to the WAN interface's own address instead of to `vpsPublicIp`.
      */
     readonly vpsOneToOneNat: boolean;
-    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail). */
+    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail; no DNS record or SPF mechanism may contain it). */
     readonly homeWanIp: string;
     /** Home LAN CIDR (never routed into the tunnel). */
     readonly homeLan: string;
