@@ -96,9 +96,12 @@ export function planGateway(m: GatewayModel, images: GatewayImages, firewallScri
     });
     if (r.traefikStatic) {
         steps.push({
+            // The static config is read at start only, and so is the Cloudflare token file (the
+            // dns-01 provider reads CF_DNS_API_TOKEN_FILE once per process): a new token needs a restart.
             role: "traefik-restart",
             command: commands.restartTraefik,
             rerunOn: [sha256(r.traefikStatic.content)],
+            rerunOnFiles: [fileRole(token)],
             after: ["up"],
             strategy: "replace",
             undo: { kind: "nothing-to-undo", reason: "restarts a running service; gateway-up's undo stops it" },
