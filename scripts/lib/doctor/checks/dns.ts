@@ -4,6 +4,7 @@
  * record per name, SPF evaluated (mailauth) for the VPS IP and the home WAN IP, no name resolving
  * to the home WAN IP, the DKIM key equal to the stack's, the MTA-STS id equal to the served policy's.
  */
+import { createHash } from "node:crypto";
 import { spf } from "mailauth/lib/spf";
 import { mtaStsPolicyId } from "../../../../components/render/mtaSts";
 import type { DnsRecordOut } from "../../zoneFile";
@@ -56,7 +57,7 @@ export async function compareSets(ctx: DoctorContext, sets: readonly ExpectedSet
 /** Exactly one record of a kind (`v=spf1`, `v=DMARC1`, `v=STSv1`) at a name, equal to the rendered one. */
 async function exactlyOne(ctx: DoctorContext, name: string, tag: string, expected: string | undefined, why: string): Promise<{ finding?: Finding; value?: string }> {
     const answer = await served(ctx, name, "TXT");
-    const found = answer.records.filter((t) => txtPurpose(t) === tag.toUpperCase());
+    const found = answer.records.filter((t) => txtPurpose(t) === txtPurpose(tag));
     if (found.length === 0) {
         return { finding: fail(`no ${tag} record at ${name} (${answer.rcode})`, expected ? `run \`pulumi up\`: it publishes TXT ${name} ${q(expected)}` : `publish the ${tag} TXT record at ${name}`) };
     }
@@ -83,6 +84,8 @@ interface DkimOutput {
     readonly keyOf?: string;
 }
 
+/** Short digest of a DKIM key's p= value, to tell two keys apart in one line. */
+const keyDigest = (txt: string) => createHash("sha256").update(dkimKey(txt)).digest("hex").slice(0, 12);
 const dkimKey = (txt: string) => /(?:^|;)\s*p=([^;]*)/.exec(txt)?.[1]?.replace(/\s+/g, "") ?? "";
 
 export function dnsChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
@@ -177,7 +180,7 @@ export function dnsChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
                 if (keys.length === 0) return fail(`no DKIM key at ${name} (${answer.rcode})`, `run \`pulumi up\`: it publishes TXT ${name} from \`pulumi stack output dkim\``);
                 if (keys.length > 1) return fail(`${keys.length} DKIM keys at ${name}: verifiers pick one at random`, `delete all but ${q(short(published.value))} at ${name} in Cloudflare`);
                 if (dkimKey(keys[0]) !== dkimKey(published.value)) {
-                    return fail(`the DKIM key served at ${name} (p=${short(dkimKey(keys[0]), 24)}) is not the stack's (p=${short(dkimKey(published.value), 24)}): signed mail fails DKIM`, `run \`pulumi up\`: it sets TXT ${name} to the value of \`pulumi stack output dkim\``);
+                    return fail(`the DKIM key served at ${name} (sha256 ${keyDigest(keys[0])}) is not the stack's (sha256 ${keyDigest(published.value)}): signed mail fails DKIM`, `run \`pulumi up\`: it sets TXT ${name} to the value of \`pulumi stack output dkim\``);
                 }
                 return ok(`served key = stack output dkim (${published.keyOf ?? domain}'s key)`);
             },

@@ -1,0 +1,224 @@
+/**
+ * `homemail doctor` on the e2e lab, run from the lab's Internet like an operator's laptop: the whole
+ * rendered topology up, the HTTPS front with a lab CA (`--ca-file`), sshd on both hosts
+ * (`--ssh-config`), the stack outputs from a file (`--outputs`), and DNS found through the zones'
+ * NS. First every check passes; then faults are injected one at a time, each restored before the
+ * next: the fault's own check fails with its fix, the checks that depend on it say skipped, and no
+ * other check changes state.
+ */
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { REPO_ROOT } from "../helpers/stack";
+import { describeRoot } from "../helpers/root";
+import { waitFor } from "../lab/harness";
+import { startSshd, SshAccess } from "./lab/sshd";
+import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
+import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
+import { LabCa } from "./lab/labCa";
+
+const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
+
+interface Row {
+    readonly id: string;
+    readonly status: "ok" | "warn" | "fail" | "skipped";
+    readonly detail: string;
+    readonly fix?: string;
+    readonly dependsOn?: string;
+}
+
+interface Fault {
+    readonly name: string;
+    /** The check that must fail, and its fix. */
+    readonly check: string;
+    readonly fix: RegExp;
+    /** Checks that must say "skipped: depends on <check>" (directly or through one another). */
+    readonly skipped: readonly string[];
+    inject(): void;
+    restore(): void;
+}
+
+describeRoot("e2e: homemail doctor finds each injected fault, and only it", () => {
+    let ml: MailLab;
+    let ca: LabCa;
+    let ssh: SshAccess;
+    let outputsFile: string;
+    let baseline: Row[];
+    const reported: string[] = [];
+    const started = Date.now();
+
+    beforeAll(() => {
+        ml = buildMailLab("e2ed");
+        ca = startHttpsFront(ml.lab, ml.vps, ml.rendered, ml.model).ca;
+        ssh = startSshd(ml.lab, [
+            { host: ml.vps.host, address: ml.model.addresses.vpsPublicIp },
+            // The stack reaches home on its LAN address; from the Internet side an alias takes its WAN address.
+            { host: ml.home.host, address: ml.model.addresses.homeWanIp, configuredAs: ml.model.home.ssh.host },
+        ]);
+        tunnelConfirmed();
+        outputsFile = path.join(ml.lab.dir, "stack-outputs.json");
+        writeFileSync(outputsFile, JSON.stringify(ml.rendered.outputs()));
+    }, 240_000);
+
+    afterAll(() => {
+        if (reported.length) process.stderr.write(`doctor fault table:\n${reported.join("\n")}\n`);
+        expect(cleanupLab(ml?.lab, "e2e doctor", started)).toEqual([]);
+    });
+
+    /**
+     * Both ends have a handshake: the hub (the responder) records it only once a packet arrives over
+     * the new session, which the spoke's keepalive sends only after its interval: one ping does now.
+     */
+    function tunnelConfirmed(): void {
+        ml.home.host.run(["ping", "-c", "1", "-W", "5", ml.model.addresses.wgHub], { allowFailure: true, timeoutMs: 15_000 });
+        waitFor(() => ml.wireguard.lastHandshakeAt(ml.home.host) > 0 && ml.wireguard.lastHandshakeAt(ml.vps.host) > 0, 30_000, "the tunnel has no handshake on both ends");
+    }
+
+    function doctor(format: "json" | "table" = "json"): { status: number; stdout: string; stderr: string } {
+        const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile];
+        return ml.internet.remote.run(format === "json" ? [...argv, "--json"] : argv, { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 120_000 });
+    }
+    const rows = (): Row[] => {
+        const r = doctor();
+        expect({ status: r.status, stderr: r.stderr.split("\n").filter((l) => !/^doctor: \[/.test(l)).join("\n") }).toMatchObject({ status: expect.any(Number) });
+        return (JSON.parse(r.stdout) as { checks: Row[] }).checks;
+    };
+
+    /** The lab's named: a zone file edited and reloaded (SIGHUP), waiting until the new serial answers. */
+    let mtime = Math.floor(Date.now() / 1000);
+    function setZone(zone: string, text: string): void {
+        const file = path.join(ml.lab.dir, "named", `${zone}.zone`);
+        writeFileSync(file, text);
+        mtime = Math.max(mtime + 2, Math.floor(Date.now() / 1000) + 2);
+        utimesSync(file, mtime, mtime);
+        const serial = /\sSOA\s+\S+\s+\S+\s+(\d+)/.exec(text)?.[1];
+        process.kill(Number(readFileSync(path.join(ml.lab.dir, "named", "named.pid"), "utf8")), "SIGHUP");
+        const soa = () => ml.internet.remote.run(["dig", "+short", "+norecurse", `@${ml.internet.dnsAddress}`, zone, "SOA"], { allowFailure: true }).stdout.trim().split(/\s+/)[2];
+        waitFor(() => soa() === serial, 10_000, `named did not reload ${zone} (serial ${serial})`);
+    }
+    function zoneFault(zone: string, edit: (text: string) => string): Pick<Fault, "inject" | "restore"> {
+        let original = "";
+        return {
+            inject: () => {
+                original = readFileSync(path.join(ml.lab.dir, "named", `${zone}.zone`), "utf8");
+                const edited = edit(original).replace(/(\sSOA\s+\S+\s+\S+\s+)(\d+)/, (_m, pre: string, n: string) => `${pre}${Number(n) + 1}`);
+                expect(edited).not.toBe(original);
+                setZone(zone, edited);
+            },
+            restore: () => setZone(zone, original),
+        };
+    }
+
+    it("on the healthy lab every check passes (exit 0), and the table lists them by area", () => {
+        const table = doctor("table");
+        process.stderr.write(`doctor on the healthy lab:\n${table.stdout}`);
+        expect({ status: table.status, stdout: table.stdout }).toMatchObject({ status: 0 });
+        baseline = rows();
+        expect(baseline.filter((r) => r.status !== "ok")).toEqual([]);
+        expect(baseline.length).toBeGreaterThan(20);
+    }, 120_000);
+
+    const zone = () => ml.model.cloudflare.zones[0].name;
+    const domain = () => ml.model.domains[0].name;
+    const reverseZone = () => ml.model.addresses.vpsPublicIp.split(".").slice(0, 3).reverse().join(".") + ".in-addr.arpa";
+    const wkdKeyFile = () => {
+        const p = ml.model.wkd.publications[0];
+        return ml.rendered.entries("vps").find((f) => f.path.includes(`/openpgpkey/${p.domain}/hu/`))!;
+    };
+
+    const faults: (() => Fault)[] = [
+        () => ({
+            name: "wrong PTR",
+            check: "identity.ptr",
+            fix: new RegExp(`set the reverse DNS \\(PTR\\) of ${ml.model.addresses.vpsPublicIp.replace(/\./g, "\\.")} to ${ml.model.mailHost.replace(/\./g, "\\.")}`),
+            skipped: [],
+            ...zoneFault(reverseZone(), (t) => t.replace(/IN PTR \S+/, "IN PTR vps-1234.hoster.example.")),
+        }),
+        () => ({
+            name: "a second SPF record",
+            check: `dns.spf:${domain()}`,
+            fix: /delete the TXT "v=spf1 a -all" at .* keep "v=spf1 ip4:/,
+            skipped: [`dns.spf-eval:${domain()}`],
+            ...zoneFault(zone(), (t) => `${t}${domain()}. 300 IN TXT "v=spf1 a -all"\n`),
+        }),
+        () => ({
+            name: "DKIM TXT changed",
+            check: `dns.dkim:${domain()}`,
+            fix: /pulumi up.*pulumi stack output dkim/,
+            skipped: [],
+            ...zoneFault(zone(), (t) => t.replace(/(_domainkey\.\S+ \d+ IN TXT "v=DKIM1; k=rsa; p=.{40})(.{8})/, "$1AAAAAAAA")),
+        }),
+        () => ({
+            name: "MTA-STS id stale",
+            check: `dns.mta-sts-id:${domain()}`,
+            fix: new RegExp(`sets TXT _mta-sts\\.${domain().replace(/\./g, "\\.")} to "v=STSv1; id=[0-9a-f]{20}"`),
+            skipped: [],
+            ...zoneFault(zone(), (t) => t.replace(/(_mta-sts\.\S+ \d+ IN TXT "v=STSv1; id=)[0-9a-f]+/, "$100000000000000000000")),
+        }),
+        () => ({
+            name: "WKD key file removed",
+            check: `web.wkd:${ml.model.wkd.publications[0].address}`,
+            fix: /pulumi up.*\/hu\//,
+            skipped: [],
+            inject: () => ml.vps.host.run(["rm", wkdKeyFile().path]),
+            restore: () => ml.vps.host.install(wkdKeyFile().path, ml.rendered.file("vps", wkdKeyFile().path), wkdKeyFile().mode),
+        }),
+        () => ({
+            name: "tunnel down",
+            check: "inside.wg:home",
+            fix: /systemctl start wg-quick@wg0/,
+            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner"],
+            inject: () => ml.wireguard.down(ml.home.host),
+            restore: () => {
+                ml.wireguard.up(ml.home.host); // its PostUp re-applies the egress policy
+                tunnelConfirmed();
+            },
+        }),
+        () => ({
+            name: "egress disabled at home",
+            check: "inside.egress:home",
+            fix: new RegExp(`${EGRESS_SCRIPT} reapply`),
+            skipped: ["inside.fail-closed:home"],
+            inject: () => ml.home.host.run([EGRESS_SCRIPT, "disable"], { timeoutMs: 60_000 }),
+            restore: () => ml.home.host.run([EGRESS_SCRIPT, "enable"], { timeoutMs: 60_000 }),
+        }),
+        () => ({
+            name: "VPS firewall disabled",
+            check: "inside.firewall:vps",
+            fix: new RegExp(`${FIREWALL_SCRIPT} enable`),
+            skipped: [],
+            inject: () => ml.vps.host.run([FIREWALL_SCRIPT, "disable"], { timeoutMs: 60_000 }),
+            restore: () => ml.vps.host.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 }),
+        }),
+    ];
+
+    for (const [i, make] of faults.entries()) {
+        it(`fault ${i + 1}: its own check fails with the fix, dependents skip, nothing else changes`, () => {
+            expect(baseline).toBeDefined();
+            const fault = make();
+            fault.inject();
+            let after: Row[];
+            try {
+                after = rows();
+            } finally {
+                fault.restore();
+            }
+            const own = after.find((r) => r.id === fault.check);
+            reported.push(`| ${fault.name} | \`${own?.status.toUpperCase()} ${own?.id}: ${own?.detail}\` fix: ${own?.fix} |`);
+            expect({ fault: fault.name, own }).toMatchObject({ own: { status: "fail", fix: expect.stringMatching(fault.fix) } });
+            const changed = after
+                .filter((r) => r.id !== fault.check && !fault.skipped.includes(r.id))
+                .filter((r) => r.status !== baseline.find((b) => b.id === r.id)?.status)
+                .map((r) => `${r.id}: ${r.status} ${r.detail}`);
+            expect({ fault: fault.name, changed }).toEqual({ fault: fault.name, changed: [] });
+            const chain = new Set([fault.check, ...fault.skipped]);
+            for (const id of fault.skipped) {
+                expect({ id, row: after.find((r) => r.id === id) }).toMatchObject({ row: { status: "skipped", dependsOn: expect.any(String) } });
+                expect(chain.has(after.find((r) => r.id === id)!.dependsOn!)).toBe(true);
+            }
+        }, 120_000);
+    }
+
+    it("after every fault was restored, every check passes again", () => {
+        expect(rows().filter((r) => r.status !== "ok")).toEqual([]);
+    }, 120_000);
+});
