@@ -66,10 +66,10 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
 
     /**
      * Both ends have a handshake: the hub (the responder) records it only once a packet arrives over
-     * the new session, which the spoke's keepalive sends only after its interval: one ping does now.
+     * the new session, which the spoke's keepalive sends only after its interval: one TCP probe into the tunnel does now.
      */
     function tunnelConfirmed(): void {
-        ml.home.host.run(["ping", "-c", "1", "-W", "5", ml.model.addresses.wgHub], { allowFailure: true, timeoutMs: 15_000 });
+        ml.home.host.run(["nc", "-z", "-w", "2", ml.model.addresses.wgHub, "22"], { allowFailure: true, timeoutMs: 15_000 });
         waitFor(() => ml.wireguard.lastHandshakeAt(ml.home.host) > 0 && ml.wireguard.lastHandshakeAt(ml.vps.host) > 0, 30_000, "the tunnel has no handshake on both ends");
     }
 
