@@ -6,11 +6,11 @@
  * next: the fault's own check fails with its fix, the checks that depend on it say skipped, and no
  * other check changes state.
  */
-import { readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
 import { describeRoot } from "../helpers/root";
-import { waitFor } from "../lab/harness";
+import { run, waitFor } from "../lab/harness";
 import { startSshd, SshAccess } from "./lab/sshd";
 import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
@@ -31,6 +31,8 @@ interface Fault {
     /** The check that must fail, and its fix. */
     readonly check: string;
     readonly fix: RegExp;
+    /** Other checks the same fault makes fail by itself (one certificate serving two names). */
+    readonly alsoFail?: readonly string[];
     /** Checks that must say "skipped: depends on <check>" (directly or through one another). */
     readonly skipped: readonly string[];
     inject(): void;
@@ -125,7 +127,47 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         return ml.rendered.entries("vps").find((f) => f.path.includes(`/openpgpkey/${p.domain}/hu/`))!;
     };
 
+    /** The end date of the certificate the VPS serves for `host` on 443, as a client sees it. */
+    const servedEndDate = (host: string) =>
+        ml.internet.remote.sh(`echo | openssl s_client -connect ${ml.model.addresses.vpsPublicIp}:443 -servername ${host} 2>/dev/null | openssl x509 -noout -enddate`, { allowFailure: true }).stdout.trim();
+    const tlsHosts = () => [...new Set(ml.model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+    /** Every certificate of the VPS's HTTPS front re-issued for 3 days, in place; nginx reloaded. */
+    function shortCertificates(): Pick<Fault, "inject" | "restore"> {
+        const dir = path.join(ml.lab.dir, "lab-ca");
+        let saved: { file: string; bytes: Buffer }[] = [];
+        const reload = () => {
+            const before = tlsHosts().map(servedEndDate).join();
+            process.kill(Number(readFileSync(path.join(ml.lab.dir, "traefik-stand-in", "nginx.pid"), "utf8")), "SIGHUP");
+            waitFor(() => tlsHosts().map(servedEndDate).join() !== before, 10_000, "nginx did not reload its certificates");
+        };
+        return {
+            inject: () => {
+                const certs = readdirSync(dir).filter((f) => /^server-\d+\.crt$/.test(f)).map((f) => path.join(dir, f));
+                saved = certs.flatMap((c) => [c, c.replace(/\.crt$/, ".key")]).map((file) => ({ file, bytes: readFileSync(file) }));
+                for (const cert of certs) {
+                    const san = run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", cert]).stdout;
+                    const short = ca.issue([...san.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]), 3);
+                    copyFileSync(short.certFile, cert);
+                    copyFileSync(short.keyFile, cert.replace(/\.crt$/, ".key"));
+                }
+                reload();
+            },
+            restore: () => {
+                for (const f of saved) writeFileSync(f.file, f.bytes);
+                reload();
+            },
+        };
+    }
+
     const faults: (() => Fault)[] = [
+        () => ({
+            name: "certificate expiring in 3 days",
+            check: `tls.expiry:${tlsHosts()[0]}`,
+            alsoFail: tlsHosts().slice(1).map((h) => `tls.expiry:${h}`),
+            fix: /docker compose -f \/opt\/homemail\/gateway\/compose\.yaml logs traefik/,
+            skipped: [],
+            ...shortCertificates(),
+        }),
         () => ({
             name: "wrong PTR",
             check: "identity.ptr",
@@ -206,10 +248,11 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             reported.push(`| ${fault.name} | \`${own?.status.toUpperCase()} ${own?.id}: ${own?.detail}\` fix: ${own?.fix} |`);
             expect({ fault: fault.name, own }).toMatchObject({ own: { status: "fail", fix: expect.stringMatching(fault.fix) } });
             const changed = after
-                .filter((r) => r.id !== fault.check && !fault.skipped.includes(r.id))
+                .filter((r) => r.id !== fault.check && !fault.skipped.includes(r.id) && !(fault.alsoFail ?? []).includes(r.id))
                 .filter((r) => r.status !== baseline.find((b) => b.id === r.id)?.status)
                 .map((r) => `${r.id}: ${r.status} ${r.detail}`);
             expect({ fault: fault.name, changed }).toEqual({ fault: fault.name, changed: [] });
+            for (const id of fault.alsoFail ?? []) expect({ id, row: after.find((r) => r.id === id) }).toMatchObject({ row: { status: "fail", fix: expect.stringMatching(fault.fix) } });
             const chain = new Set([fault.check, ...fault.skipped]);
             for (const id of fault.skipped) {
                 expect({ id, row: after.find((r) => r.id === id) }).toMatchObject({ row: { status: "skipped", dependsOn: expect.any(String) } });

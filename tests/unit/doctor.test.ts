@@ -11,6 +11,7 @@ import { Check, fail, ok, Result, warn } from "../../scripts/lib/doctor/check";
 import { compareSets } from "../../scripts/lib/doctor/checks/dns";
 import { handshakeFinding, HANDSHAKE_FAIL_SECONDS, HANDSHAKE_OK_SECONDS } from "../../scripts/lib/doctor/checks/inside";
 import { expectedSets, ownerOf } from "../../scripts/lib/doctor/checks/records";
+import { expiryFinding } from "../../scripts/lib/doctor/checks/tls";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import type { DnsAnswer } from "../../scripts/lib/doctor/dns";
 import { loadRenderSet } from "../../scripts/lib/doctor/inputs";
@@ -73,7 +74,7 @@ describe("doctor runner", () => {
         expect(await ids({ only: ["dns.spf"], skip: [] })).toEqual(["dns.spf:a", "dns.spf:b"]);
         expect(await ids({ only: ["dns"], skip: ["dns.spf:b"] })).toEqual(["dns.spf:a", "dns.mx:a"]);
         expect(await ids({ only: [], skip: ["dns"] })).toEqual(["web.wkd:u@a"]);
-        expect(unknownSelectors(checks, { only: ["dns", "identity", "dns.spf", "dns.nope", "tls"], skip: ["inside"] })).toEqual(["dns.nope", "tls"]);
+        expect(unknownSelectors(checks, { only: ["dns", "identity", "dns.spf", "dns.nope", "tls"], skip: ["inside"] })).toEqual(["dns.nope"]);
     });
 
     it("a probe that throws is a fail naming the error, and the run goes on", async () => {
@@ -156,7 +157,7 @@ describe("doctor judges", () => {
         const orphans = render.records.filter((r) => !ids.has(ownerOf(r, model))).map((r) => `${r.type} ${r.name} -> ${ownerOf(r, model)}`);
         expect(orphans).toEqual([]);
         // The kinds the issue names each have their own check.
-        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home"]) {
+        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:"]) {
             expect([...ids].some((id) => id.startsWith(prefix))).toBe(true);
         }
     });
@@ -182,6 +183,16 @@ describe("doctor judges", () => {
         expect(handshakeFinding("home", `KEY\t${now - HANDSHAKE_OK_SECONDS - 1}\n`, now, t).status).toBe("warn");
         expect(handshakeFinding("home", `KEY\t${now - HANDSHAKE_FAIL_SECONDS - 1}\n`, now, t)).toMatchObject({ status: "fail", fix: expect.stringContaining("sudo systemctl restart wg-quick@wg0") });
         expect(handshakeFinding("vps", "KEY\t0\n", now, t)).toMatchObject({ status: "fail", detail: expect.stringContaining("no handshake") });
+    });
+
+    it("certificates: 21 days or more ok, 7 to 20 a warn, under 7 a fail with the fix", () => {
+        const now = new Date("2026-12-01T12:00:00Z");
+        const inDays = (d: number) => new Date(now.getTime() + d * 86_400_000 + 60_000);
+        expect(expiryFinding("h", inDays(21), now, "fix it")).toMatchObject({ status: "ok", detail: "21 days left" });
+        expect(expiryFinding("h", inDays(20), now, "fix it")).toMatchObject({ status: "warn" });
+        expect(expiryFinding("h", inDays(7), now, "fix it").status).toBe("warn");
+        expect(expiryFinding("h", inDays(6), now, "fix it")).toMatchObject({ status: "fail", fix: "fix it", detail: expect.stringContaining("6 days left") });
+        expect(expiryFinding("h", inDays(-2), now, "fix it").status).toBe("fail");
     });
 
     it("ssh: BatchMode, the configured port and user, sudo -n for a non-root user, one quoted command", () => {

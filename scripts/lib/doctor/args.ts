@@ -21,7 +21,7 @@ export interface DoctorArgs {
 
 export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [--json] [--only AREA|ID,...] [--skip AREA|ID,...]
                       [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--ssh-config FILE] [--timeout MS]
-areas: dns, identity, web, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
+areas: dns, identity, tls, web, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);

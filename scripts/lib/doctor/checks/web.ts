@@ -37,6 +37,8 @@ export function webChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
             area: "web",
             title: `MTA-STS policy of ${d.name} over HTTPS`,
             needs: needsServersOf(d.mtaStsHost, model),
+            // A certificate that does not verify explains an HTTPS failure already.
+            after: [`tls.chain:${d.mtaStsHost}`],
             run: async (c) => {
                 const url = `https://${d.mtaStsHost}${MTA_STS_PATH}`;
                 const res = await get(c, d.mtaStsHost, MTA_STS_PATH);
@@ -74,6 +76,7 @@ export function webChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
             area: "web",
             title: `WKD policy file of ${domain}`,
             needs: needsServersOf(host, model),
+            after: [`tls.chain:${host}`],
             run: async (c) => {
                 const res = await get(c, host, path);
                 if ("error" in res) return fail(`https://${host}${path}: ${res.error}`, `check the VPS's HTTPS front for ${host}; ${restore(renderedPath(c, path))}`);
@@ -91,6 +94,7 @@ export function webChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
             area: "web",
             title: `WKD key of ${p.address}`,
             needs: needsServersOf(host, model),
+            after: [`tls.chain:${host}`],
             run: async (c) => {
                 const url = `https://${host}${query}`;
                 const fix = restore(renderedPath(c, path));
