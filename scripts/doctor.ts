@@ -43,9 +43,9 @@ async function main(argv: readonly string[]): Promise<number> {
         timeoutMs: args.timeoutMs,
         facts: new Map(),
     };
-    const checks = allChecks(ctx, { ca });
+    const checks = allChecks(ctx, { ca, blocklists: args.blocklists });
     const unknown = unknownSelectors(checks, { only: args.only, skip: args.skip });
-    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, identity, tls, web, inside; ids as in the report)`);
+    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, identity, tls, web, blocklist, inside; ids as in the report)`);
     const results = await runChecks(checks, { only: args.only, skip: args.skip }, ctx, {
         hasOutputs: outputs !== undefined,
         onStart: (c, i, total) => progress(`doctor: [${i + 1}/${total}] ${c.id}`),

@@ -17,6 +17,8 @@ import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
 import { LabCa } from "./lab/labCa";
 
 const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
+/** The lab's blocklist operator: zen.<it> and dbl.<it> play Spamhaus ZEN and DBL (empty: nothing listed). */
+const DNSBL_ZONE = "dnsbl.test";
 
 interface Row {
     readonly id: string;
@@ -57,6 +59,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             { host: ml.home.host, address: ml.model.addresses.homeWanIp, configuredAs: ml.model.home.ssh.host },
         ]);
         tunnelConfirmed();
+        addBlocklistZone();
         outputsFile = path.join(ml.lab.dir, "stack-outputs.json");
         writeFileSync(outputsFile, JSON.stringify(ml.rendered.outputs()));
     }, 240_000);
@@ -76,7 +79,8 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
     }
 
     function doctor(format: "json" | "table" = "json"): { status: number; stdout: string; stderr: string } {
-        const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile];
+        const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile,
+            "--dnsbl-zone", `zen.${DNSBL_ZONE}`, "--dbl-zone", `dbl.${DNSBL_ZONE}`, "--blocklist-resolver", ml.internet.dnsAddress];
         return ml.internet.remote.run(format === "json" ? [...argv, "--json"] : argv, { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 120_000 });
     }
     const rows = (): Row[] => {
@@ -84,6 +88,13 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         expect({ status: r.status, stderr: r.stderr.split("\n").filter((l) => !/^doctor: \[/.test(l)).join("\n") }).toMatchObject({ status: expect.any(Number) });
         return (JSON.parse(r.stdout) as { checks: Row[] }).checks;
     };
+
+    /** A blocklist zone on the lab's named, with nothing listed yet. */
+    function addBlocklistZone(): void {
+        const named = path.join(ml.lab.dir, "named");
+        writeFileSync(path.join(named, "named.conf"), `${readFileSync(path.join(named, "named.conf"), "utf8")}zone "${DNSBL_ZONE}" { type primary; file "${DNSBL_ZONE}.zone"; };\n`);
+        setZone(DNSBL_ZONE, [`$ORIGIN ${DNSBL_ZONE}.`, "$TTL 60", "@ IN SOA ns1.invalid. hostmaster.invalid. 1 7200 3600 1209600 60", "@ IN NS ns1.invalid.", ""].join("\n"));
+    }
 
     /** The lab's named: a zone file edited and reloaded (SIGHUP), waiting until the new serial answers. */
     let mtime = Math.floor(Date.now() / 1000);
@@ -167,6 +178,13 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             fix: /docker compose -f \/opt\/homemail\/gateway\/compose\.yaml logs traefik/,
             skipped: [],
             ...shortCertificates(),
+        }),
+        () => ({
+            name: "the VPS IP on the blocklist",
+            check: "blocklist.ip",
+            fix: new RegExp(`look up ${ml.model.addresses.vpsPublicIp.replace(/\./g, "\\.")} at https://check\\.spamhaus\\.org/`),
+            skipped: [],
+            ...zoneFault(DNSBL_ZONE, (t) => `${t}${ml.model.addresses.vpsPublicIp.split(".").reverse().join(".")}.zen.${DNSBL_ZONE}. IN A 127.0.0.2\n`),
         }),
         () => ({
             name: "wrong PTR",

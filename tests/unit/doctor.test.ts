@@ -12,6 +12,7 @@ import { compareSets } from "../../scripts/lib/doctor/checks/dns";
 import { handshakeFinding, HANDSHAKE_FAIL_SECONDS, HANDSHAKE_OK_SECONDS } from "../../scripts/lib/doctor/checks/inside";
 import { expectedSets, ownerOf } from "../../scripts/lib/doctor/checks/records";
 import { expiryFinding } from "../../scripts/lib/doctor/checks/tls";
+import { blocklistFinding } from "../../scripts/lib/doctor/checks/blocklists";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import type { DnsAnswer } from "../../scripts/lib/doctor/dns";
 import { loadRenderSet } from "../../scripts/lib/doctor/inputs";
@@ -129,9 +130,11 @@ describe("doctor report", () => {
 
 describe("doctor arguments", () => {
     it("parses every option", () => {
-        expect(parseDoctorArgs(["--stack", "prod", "--json", "--only", "dns,tls", "--skip", "inside", "--dns-server", "192.0.2.53", "--dns-server", "127.0.0.1:5353", "--ca-file", "ca.pem", "--ssh-config", "cfg", "--outputs", "o.json", "--timeout", "2000"])).toEqual({
+        expect(parseDoctorArgs(["--stack", "prod", "--json", "--only", "dns,tls", "--skip", "inside", "--dns-server", "192.0.2.53", "--dns-server", "127.0.0.1:5353", "--ca-file", "ca.pem", "--ssh-config", "cfg", "--outputs", "o.json", "--timeout", "2000", "--dnsbl-zone", "zen.example.net", "--dbl-zone", "DBL.example.net.", "--blocklist-resolver", "192.0.2.1"])).toEqual({
             stack: "prod", json: true, only: ["dns", "tls"], skip: ["inside"], dnsServers: ["192.0.2.53", "127.0.0.1:5353"], caFile: "ca.pem", sshConfig: "cfg", outputsFile: "o.json", timeoutMs: 2000,
+            blocklists: { ipZone: "zen.example.net", domainZone: "dbl.example.net", resolver: "192.0.2.1" },
         });
+        expect(parseDoctorArgs([])).toMatchObject({ blocklists: { ipZone: "zen.spamhaus.org", domainZone: "dbl.spamhaus.org" } });
         expect(parseDoctorArgs([])).toMatchObject({ stack: "dev", json: false, only: [], skip: [], dnsServers: [] });
         expect(parseDoctorArgs(["--help"])).toBe("help");
     });
@@ -142,6 +145,8 @@ describe("doctor arguments", () => {
         [["--stack", "a/b"], /bad stack name/],
         [["--dns-server", "ns1.example.com"], /give an IP address/],
         [["--timeout", "5s"], /milliseconds/],
+        [["--dnsbl-zone", "zen"], /give a DNS zone name/],
+        [["--blocklist-resolver", "resolver.example"], /give an IP address/],
     ])("%j is a usage error", (argv, message) => {
         expect(() => parseDoctorArgs(argv)).toThrow(UsageError);
         expect(() => parseDoctorArgs(argv)).toThrow(message);
@@ -157,7 +162,7 @@ describe("doctor judges", () => {
         const orphans = render.records.filter((r) => !ids.has(ownerOf(r, model))).map((r) => `${r.type} ${r.name} -> ${ownerOf(r, model)}`);
         expect(orphans).toEqual([]);
         // The kinds the issue names each have their own check.
-        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:"]) {
+        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:", "blocklist.ip", "blocklist.domain:"]) {
             expect([...ids].some((id) => id.startsWith(prefix))).toBe(true);
         }
     });
@@ -193,6 +198,13 @@ describe("doctor judges", () => {
         expect(expiryFinding("h", inDays(7), now, "fix it").status).toBe("warn");
         expect(expiryFinding("h", inDays(6), now, "fix it")).toMatchObject({ status: "fail", fix: "fix it", detail: expect.stringContaining("6 days left") });
         expect(expiryFinding("h", inDays(-2), now, "fix it").status).toBe("fail");
+    });
+
+    it("blocklists: no answer is not listed, 127.0.0.x a listing with the removal step, Spamhaus's refusal codes a warn naming the resolver option", () => {
+        expect(blocklistFinding("203.0.113.10", "zen.spamhaus.org", [], "delist")).toMatchObject({ status: "ok" });
+        expect(blocklistFinding("203.0.113.10", "zen.spamhaus.org", ["127.0.0.2", "127.0.0.4"], "delist")).toMatchObject({ status: "fail", fix: "delist", detail: expect.stringContaining("127.0.0.2, 127.0.0.4") });
+        expect(blocklistFinding("203.0.113.10", "zen.spamhaus.org", ["127.255.255.254"], "delist")).toMatchObject({ status: "warn", detail: expect.stringContaining("public or open resolver"), fix: expect.stringContaining("--blocklist-resolver") });
+        expect(blocklistFinding("example.com", "dbl.spamhaus.org", ["127.255.255.255"], "delist").status).toBe("warn");
     });
 
     it("ssh: BatchMode, the configured port and user, sudo -n for a non-root user, one quoted command", () => {

@@ -17,13 +17,21 @@ export interface DoctorArgs {
     readonly sshConfig?: string;
     /** Per network operation, ms. */
     readonly timeoutMs: number;
+    /** IP and domain blocklist zones and the resolver to ask them through. */
+    readonly blocklists: { readonly ipZone: string; readonly domainZone: string; readonly resolver?: string };
 }
 
 export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [--json] [--only AREA|ID,...] [--skip AREA|ID,...]
                       [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--ssh-config FILE] [--timeout MS]
-areas: dns, identity, tls, web, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
+                      [--dnsbl-zone ZONE] [--dbl-zone ZONE] [--blocklist-resolver ADDR]
+areas: dns, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
+const zoneName = (flag: string, v: string) => {
+    const zone = v.toLowerCase().replace(/\.$/, "");
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(zone)) throw new UsageError(`${flag} ${v}: give a DNS zone name such as zen.spamhaus.org`);
+    return zone;
+};
 const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
 
 export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
@@ -36,6 +44,9 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     let caFile: string | undefined;
     let sshConfig: string | undefined;
     let timeoutMs = 5000;
+    let ipZone = "zen.spamhaus.org";
+    let domainZone = "dbl.spamhaus.org";
+    let blocklistResolver: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => {
@@ -52,6 +63,13 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
             case "--dns-server": dnsServers.push(...list(value())); break;
             case "--ca-file": caFile = value(); break;
             case "--ssh-config": sshConfig = value(); break;
+            case "--dnsbl-zone": ipZone = zoneName(a, value()); break;
+            case "--dbl-zone": domainZone = zoneName(a, value()); break;
+            case "--blocklist-resolver": {
+                blocklistResolver = value();
+                if (!/^[0-9.]+$|^[0-9a-fA-F:]+$/.test(blocklistResolver)) throw new UsageError(`--blocklist-resolver ${blocklistResolver}: give an IP address`);
+                break;
+            }
             case "--timeout": {
                 const v = value();
                 timeoutMs = Number(v);
@@ -69,5 +87,5 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     for (const s of dnsServers) {
         if (!/^[0-9.]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$|^[0-9a-fA-F:]+$/.test(s)) throw new UsageError(`--dns-server ${s}: give an IP address, optionally with :PORT`);
     }
-    return { stack, outputsFile, json, only, skip, dnsServers, caFile, sshConfig, timeoutMs };
+    return { stack, outputsFile, json, only, skip, dnsServers, caFile, sshConfig, timeoutMs, blocklists: { ipZone, domainZone, ...(blocklistResolver ? { resolver: blocklistResolver } : {}) } };
 }
