@@ -4,6 +4,7 @@
  * stack's model, render and outputs (scripts/lib/doctor/). Exit 0 no check failed, 1 a check
  * failed, 2 usage or config error (one line per problem, no stack trace). Progress goes to stderr.
  */
+import { existsSync } from "node:fs";
 import { parseDoctorArgs, USAGE, UsageError } from "./lib/doctor/args";
 import type { DoctorContext } from "./lib/doctor/context";
 import { AuthoritativeDns } from "./lib/doctor/dns";
@@ -43,9 +44,10 @@ async function main(argv: readonly string[]): Promise<number> {
         timeoutMs: args.timeoutMs,
         facts: new Map(),
     };
-    const checks = allChecks(ctx, { ca, blocklists: args.blocklists });
+    if (args.trustAnchor && !existsSync(args.trustAnchor)) throw new UsageError(`--trust-anchor ${args.trustAnchor}: no such file`);
+    const checks = allChecks(ctx, { ca, blocklists: args.blocklists, trustAnchor: args.trustAnchor });
     const unknown = unknownSelectors(checks, { only: args.only, skip: args.skip });
-    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, identity, tls, web, blocklist, inside; ids as in the report)`);
+    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, dnssec, identity, tls, web, blocklist, inside; ids as in the report)`);
     const results = await runChecks(checks, { only: args.only, skip: args.skip }, ctx, {
         hasOutputs: outputs !== undefined,
         onStart: (c, i, total) => progress(`doctor: [${i + 1}/${total}] ${c.id}`),

@@ -6,11 +6,12 @@
  * next: the fault's own check fails with its fix, the checks that depend on it say skipped, and no
  * other check changes state.
  */
-import { copyFileSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
 import { describeRoot } from "../helpers/root";
 import { run, waitFor } from "../lab/harness";
+import { SignedTree } from "./lab/dnssec";
 import { startSshd, SshAccess } from "./lab/sshd";
 import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
@@ -60,8 +61,9 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         ]);
         tunnelConfirmed();
         addBlocklistZone();
+        signTree();
         outputsFile = path.join(ml.lab.dir, "stack-outputs.json");
-        writeFileSync(outputsFile, JSON.stringify(ml.rendered.outputs()));
+        writeFileSync(outputsFile, JSON.stringify({ ...ml.rendered.outputs(), registrarDs: labRegistrarDs() }));
     }, 240_000);
 
     afterAll(() => {
@@ -80,7 +82,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
 
     function doctor(format: "json" | "table" = "json"): { status: number; stdout: string; stderr: string } {
         const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile,
-            "--dnsbl-zone", `zen.${DNSBL_ZONE}`, "--dbl-zone", `dbl.${DNSBL_ZONE}`, "--blocklist-resolver", ml.internet.dnsAddress];
+            "--dnsbl-zone", `zen.${DNSBL_ZONE}`, "--dbl-zone", `dbl.${DNSBL_ZONE}`, "--blocklist-resolver", ml.internet.dnsAddress, "--trust-anchor", tree.trustAnchorFile()];
         return ml.internet.remote.run(format === "json" ? [...argv, "--json"] : argv, { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 120_000 });
     }
     const rows = (): Row[] => {
@@ -89,36 +91,73 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         return (JSON.parse(r.stdout) as { checks: Row[] }).checks;
     };
 
-    /** A blocklist zone on the lab's named, with nothing listed yet. */
-    function addBlocklistZone(): void {
-        const named = path.join(ml.lab.dir, "named");
-        writeFileSync(path.join(named, "named.conf"), `${readFileSync(path.join(named, "named.conf"), "utf8")}zone "${DNSBL_ZONE}" { type primary; file "${DNSBL_ZONE}.zone"; };\n`);
-        setZone(DNSBL_ZONE, [`$ORIGIN ${DNSBL_ZONE}.`, "$TTL 60", "@ IN SOA ns1.invalid. hostmaster.invalid. 1 7200 3600 1209600 60", "@ IN NS ns1.invalid.", ""].join("\n"));
-    }
-
-    /** The lab's named: a zone file edited and reloaded (SIGHUP), waiting until the new serial answers. */
+    /**
+     * The lab's named, zone by zone: each zone's unsigned source is kept; publishing gives it the
+     * next serial, signs it when it is part of the signed tree, writes it, adds a zone statement
+     * for a new zone, reloads named (SIGHUP) and waits until the new serial answers.
+     */
+    const sources = new Map<string, string>();
+    const signed = new Set<string>();
+    let tree: SignedTree;
+    let serial = 100;
     let mtime = Math.floor(Date.now() / 1000);
-    function setZone(zone: string, text: string): void {
-        const file = path.join(ml.lab.dir, "named", `${zone}.zone`);
-        writeFileSync(file, text);
+    const namedDir = () => path.join(ml.lab.dir, "named");
+    const zoneFile = (zone: string) => path.join(namedDir(), `${zone === "." ? "root" : zone}.zone`);
+    function source(zone: string): string {
+        if (!sources.has(zone)) sources.set(zone, readFileSync(zoneFile(zone), "utf8"));
+        return sources.get(zone)!;
+    }
+    function publish(zone: string, text: string): void {
+        if (!existsSync(zoneFile(zone))) {
+            const conf = path.join(namedDir(), "named.conf");
+            writeFileSync(conf, `${readFileSync(conf, "utf8")}zone "${zone}" { type primary; file "${path.basename(zoneFile(zone))}"; };\n`);
+        }
+        sources.set(zone, text);
+        const next = String(++serial);
+        const numbered = text.replace(/(\sSOA\s+\S+\s+\S+\s+)(\d+)/, (_m, pre: string) => `${pre}${next}`);
+        writeFileSync(zoneFile(zone), signed.has(zone) ? tree.sign(zone, numbered) : numbered);
         mtime = Math.max(mtime + 2, Math.floor(Date.now() / 1000) + 2);
-        utimesSync(file, mtime, mtime);
-        const serial = /\sSOA\s+\S+\s+\S+\s+(\d+)/.exec(text)?.[1];
-        process.kill(Number(readFileSync(path.join(ml.lab.dir, "named", "named.pid"), "utf8")), "SIGHUP");
+        utimesSync(zoneFile(zone), mtime, mtime);
+        process.kill(Number(readFileSync(path.join(namedDir(), "named.pid"), "utf8")), "SIGHUP");
         const soa = () => ml.internet.remote.run(["dig", "+short", "+norecurse", `@${ml.internet.dnsAddress}`, zone, "SOA"], { allowFailure: true }).stdout.trim().split(/\s+/)[2];
-        waitFor(() => soa() === serial, 10_000, `named did not reload ${zone} (serial ${serial})`);
+        waitFor(() => soa() === next, 10_000, `named did not load ${zone} (serial ${next})`);
     }
     function zoneFault(zone: string, edit: (text: string) => string): Pick<Fault, "inject" | "restore"> {
         let original = "";
         return {
             inject: () => {
-                original = readFileSync(path.join(ml.lab.dir, "named", `${zone}.zone`), "utf8");
-                const edited = edit(original).replace(/(\sSOA\s+\S+\s+\S+\s+)(\d+)/, (_m, pre: string, n: string) => `${pre}${Number(n) + 1}`);
+                original = source(zone);
+                const edited = edit(original);
                 expect(edited).not.toBe(original);
-                setZone(zone, edited);
+                publish(zone, edited);
             },
-            restore: () => setZone(zone, original),
+            restore: () => publish(zone, original),
         };
+    }
+    /** The rendered zone's NS (the lab's name server). */
+    const childNs = () => /\sIN\s+NS\s+(\S+)/.exec(source(zone()))![1];
+
+    /** A blocklist zone, nothing listed yet. */
+    function addBlocklistZone(): void {
+        publish(DNSBL_ZONE, [`$ORIGIN ${DNSBL_ZONE}.`, "$TTL 60", "@ IN SOA ns1.invalid. hostmaster.invalid. 1 7200 3600 1209600 60", "@ IN NS ns1.invalid.", ""].join("\n"));
+    }
+
+    /** The stack's zone signed, under a signed lab com. and root (the trust anchor delv gets). */
+    function signTree(): void {
+        tree = SignedTree.create(path.join(ml.lab.dir, "dnssec"), zone(), ml.internet.dnsAddress);
+        for (const z of [zone(), "com", "."]) signed.add(z);
+        publish(zone(), source(zone()));
+        publish("com", tree.comZone(tree.childDs(), childNs()));
+        publish(".", tree.rootZone());
+    }
+
+    /** What Cloudflare reports as the zone's DS (stack output registrarDs): here, the lab key's. */
+    function labRegistrarDs(): unknown[] {
+        return tree.childDs().map((line) => {
+            const [, name, keyTag, algorithm, digestType, digest] = /^(\S+)\s+(?:\d+\s+)?IN\s+DS\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$/.exec(line)!;
+            const hex = digest.replace(/\s+/g, "").toUpperCase();
+            return { zone: name.replace(/\.$/, ""), keyTag: Number(keyTag), algorithm: Number(algorithm), digestType: Number(digestType), digest: hex, record: `${name} IN DS ${keyTag} ${algorithm} ${digestType} ${hex}` };
+        });
     }
 
     it("on the healthy lab every check passes (exit 0), and the table lists them by area", () => {
@@ -178,6 +217,14 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             fix: /docker compose -f \/opt\/homemail\/gateway\/compose\.yaml logs traefik/,
             skipped: [],
             ...shortCertificates(),
+        }),
+        () => ({
+            name: "DS at the parent wrong",
+            check: `dnssec.ds:${zone()}`,
+            fix: new RegExp(`at the registrar of ${zone().replace(/\./g, "\\.")}, replace the DS with \`${zone().replace(/\./g, "\\.")}\\. IN DS \\d+ 13 2 [0-9A-F]{64}\``),
+            skipped: [`dnssec.validates:${zone()}`],
+            inject: () => publish("com", tree.comZone(tree.childDs().map((ds) => ds.replace(/([0-9A-F])$/i, (c) => (c.toUpperCase() === "0" ? "1" : "0"))), childNs())),
+            restore: () => publish("com", tree.comZone(tree.childDs(), childNs())),
         }),
         () => ({
             name: "the VPS IP on the blocklist",

@@ -13,6 +13,7 @@ import { handshakeFinding, HANDSHAKE_FAIL_SECONDS, HANDSHAKE_OK_SECONDS } from "
 import { expectedSets, ownerOf } from "../../scripts/lib/doctor/checks/records";
 import { expiryFinding } from "../../scripts/lib/doctor/checks/tls";
 import { blocklistFinding } from "../../scripts/lib/doctor/checks/blocklists";
+import { delvFinding, dsFinding } from "../../scripts/lib/doctor/checks/dnssec";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import type { DnsAnswer } from "../../scripts/lib/doctor/dns";
 import { loadRenderSet } from "../../scripts/lib/doctor/inputs";
@@ -130,8 +131,8 @@ describe("doctor report", () => {
 
 describe("doctor arguments", () => {
     it("parses every option", () => {
-        expect(parseDoctorArgs(["--stack", "prod", "--json", "--only", "dns,tls", "--skip", "inside", "--dns-server", "192.0.2.53", "--dns-server", "127.0.0.1:5353", "--ca-file", "ca.pem", "--ssh-config", "cfg", "--outputs", "o.json", "--timeout", "2000", "--dnsbl-zone", "zen.example.net", "--dbl-zone", "DBL.example.net.", "--blocklist-resolver", "192.0.2.1"])).toEqual({
-            stack: "prod", json: true, only: ["dns", "tls"], skip: ["inside"], dnsServers: ["192.0.2.53", "127.0.0.1:5353"], caFile: "ca.pem", sshConfig: "cfg", outputsFile: "o.json", timeoutMs: 2000,
+        expect(parseDoctorArgs(["--stack", "prod", "--json", "--only", "dns,tls", "--skip", "inside", "--dns-server", "192.0.2.53", "--dns-server", "127.0.0.1:5353", "--ca-file", "ca.pem", "--ssh-config", "cfg", "--outputs", "o.json", "--timeout", "2000", "--dnsbl-zone", "zen.example.net", "--dbl-zone", "DBL.example.net.", "--blocklist-resolver", "192.0.2.1", "--trust-anchor", "anchors.conf"])).toEqual({
+            stack: "prod", json: true, only: ["dns", "tls"], skip: ["inside"], dnsServers: ["192.0.2.53", "127.0.0.1:5353"], caFile: "ca.pem", trustAnchor: "anchors.conf", sshConfig: "cfg", outputsFile: "o.json", timeoutMs: 2000,
             blocklists: { ipZone: "zen.example.net", domainZone: "dbl.example.net", resolver: "192.0.2.1" },
         });
         expect(parseDoctorArgs([])).toMatchObject({ blocklists: { ipZone: "zen.spamhaus.org", domainZone: "dbl.spamhaus.org" } });
@@ -162,7 +163,7 @@ describe("doctor judges", () => {
         const orphans = render.records.filter((r) => !ids.has(ownerOf(r, model))).map((r) => `${r.type} ${r.name} -> ${ownerOf(r, model)}`);
         expect(orphans).toEqual([]);
         // The kinds the issue names each have their own check.
-        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:", "blocklist.ip", "blocklist.domain:"]) {
+        for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:", "blocklist.ip", "blocklist.domain:", "dnssec.ds:", "dnssec.validates:"]) {
             expect([...ids].some((id) => id.startsWith(prefix))).toBe(true);
         }
     });
@@ -205,6 +206,19 @@ describe("doctor judges", () => {
         expect(blocklistFinding("203.0.113.10", "zen.spamhaus.org", ["127.0.0.2", "127.0.0.4"], "delist")).toMatchObject({ status: "fail", fix: "delist", detail: expect.stringContaining("127.0.0.2, 127.0.0.4") });
         expect(blocklistFinding("203.0.113.10", "zen.spamhaus.org", ["127.255.255.254"], "delist")).toMatchObject({ status: "warn", detail: expect.stringContaining("public or open resolver"), fix: expect.stringContaining("--blocklist-resolver") });
         expect(blocklistFinding("example.com", "dbl.spamhaus.org", ["127.255.255.255"], "delist").status).toBe("warn");
+    });
+
+    it("DNSSEC: the parent's DS must include the stack's; no DS or another one fails with the exact DS record to publish", () => {
+        const expected = { zone: "a.test", keyTag: 2371, algorithm: 13, digestType: 2, digest: "1f98", record: "a.test. IN DS 2371 13 2 1F98" };
+        expect(dsFinding("a.test", "test", ["2371 13 2 1F98"], expected).status).toBe("ok");
+        expect(dsFinding("a.test", "test", [], expected)).toMatchObject({ status: "fail", fix: "at the registrar of a.test, add the DS record `a.test. IN DS 2371 13 2 1F98` (pulumi stack output registrarDs)" });
+        expect(dsFinding("a.test", "test", ["2371 13 2 1F99"], expected)).toMatchObject({ status: "fail", fix: expect.stringContaining("replace the DS with `a.test. IN DS 2371 13 2 1F98`") });
+    });
+
+    it("DNSSEC: delv's verdict: fully validated ok; unsigned or a failed resolution is a fail saying why", () => {
+        expect(delvFinding("a.test", "; fully validated\na.test. 300 IN SOA ...", "the root trust anchor").status).toBe("ok");
+        expect(delvFinding("a.test", "; unsigned answer\n", "the root trust anchor")).toMatchObject({ status: "fail", detail: expect.stringContaining("unsigned") });
+        expect(delvFinding("a.test", ";; resolution failed: RRSIG has expired\n", "x")).toMatchObject({ status: "fail", detail: "a.test does not validate from x: RRSIG has expired" });
     });
 
     it("ssh: BatchMode, the configured port and user, sudo -n for a non-root user, one quoted command", () => {

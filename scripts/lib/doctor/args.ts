@@ -13,6 +13,8 @@ export interface DoctorArgs {
     readonly dnsServers: readonly string[];
     /** Extra trusted CA certificates (PEM) for HTTPS, on top of Node's roots. */
     readonly caFile?: string;
+    /** DNSSEC trust anchors for delv (`-a FILE`, bind.keys format); default: the root's. */
+    readonly trustAnchor?: string;
     /** ssh_config file passed to `ssh -F` (host aliases, keys, known_hosts). */
     readonly sshConfig?: string;
     /** Per network operation, ms. */
@@ -22,9 +24,9 @@ export interface DoctorArgs {
 }
 
 export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [--json] [--only AREA|ID,...] [--skip AREA|ID,...]
-                      [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--ssh-config FILE] [--timeout MS]
+                      [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--trust-anchor FILE] [--ssh-config FILE] [--timeout MS]
                       [--dnsbl-zone ZONE] [--dbl-zone ZONE] [--blocklist-resolver ADDR]
-areas: dns, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
+areas: dns, dnssec, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
 const zoneName = (flag: string, v: string) => {
@@ -42,6 +44,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     const skip: string[] = [];
     const dnsServers: string[] = [];
     let caFile: string | undefined;
+    let trustAnchor: string | undefined;
     let sshConfig: string | undefined;
     let timeoutMs = 5000;
     let ipZone = "zen.spamhaus.org";
@@ -62,6 +65,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
             case "--skip": skip.push(...list(value())); break;
             case "--dns-server": dnsServers.push(...list(value())); break;
             case "--ca-file": caFile = value(); break;
+            case "--trust-anchor": trustAnchor = value(); break;
             case "--ssh-config": sshConfig = value(); break;
             case "--dnsbl-zone": ipZone = zoneName(a, value()); break;
             case "--dbl-zone": domainZone = zoneName(a, value()); break;
@@ -87,5 +91,5 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     for (const s of dnsServers) {
         if (!/^[0-9.]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$|^[0-9a-fA-F:]+$/.test(s)) throw new UsageError(`--dns-server ${s}: give an IP address, optionally with :PORT`);
     }
-    return { stack, outputsFile, json, only, skip, dnsServers, caFile, sshConfig, timeoutMs, blocklists: { ipZone, domainZone, ...(blocklistResolver ? { resolver: blocklistResolver } : {}) } };
+    return { stack, outputsFile, json, only, skip, dnsServers, caFile, ...(trustAnchor ? { trustAnchor } : {}), sshConfig, timeoutMs, blocklists: { ipZone, domainZone, ...(blocklistResolver ? { resolver: blocklistResolver } : {}) } };
 }

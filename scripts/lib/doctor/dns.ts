@@ -9,7 +9,7 @@ import { promises as systemDns } from "node:dns";
 import * as net from "node:net";
 import * as packet from "dns-packet";
 
-export type QueryType = "A" | "AAAA" | "TXT" | "MX" | "SRV" | "CAA" | "PTR" | "NS" | "SOA";
+export type QueryType = "A" | "AAAA" | "TXT" | "MX" | "SRV" | "CAA" | "PTR" | "NS" | "SOA" | "DS";
 
 export interface DnsAnswer {
     /** NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... */
@@ -46,6 +46,8 @@ export function presentation(a: packet.Answer): string | undefined {
             return `${a.data.flags ?? 0} ${a.data.tag} "${a.data.value}"`;
         case "SOA":
             return `${noDot(a.data.mname)} ${noDot(a.data.rname)} ${a.data.serial}`;
+        case "DS":
+            return `${a.data.keyTag} ${a.data.algorithm} ${a.data.digestType} ${a.data.digest.toString("hex").toUpperCase()}`;
         default:
             return undefined;
     }
@@ -144,8 +146,9 @@ export class AuthoritativeDns {
         const n = noDot(name);
         const own = [...this.opts.zones].sort((a, b) => b.length - a.length).find((z) => n === z || n.endsWith(`.${z}`));
         if (own) return own;
+        if (n === "" || n === ".") return ".";
         const labels = n.split(".");
-        for (let i = 0; i < labels.length - 1; i++) {
+        for (let i = 0; i < labels.length; i++) {
             const candidate = labels.slice(i).join(".");
             if (this.opts.servers.length > 0) {
                 // Ask the fixed servers for the SOA: the zone that answers with AA for it.
@@ -187,6 +190,11 @@ export class AuthoritativeDns {
             }
         }
         throw new Error(`${type} ${name}: ${errors.join("; ")}`);
+    }
+
+    /** Asks the authoritative servers of `zone` (not necessarily `name`'s own: the parent, for a DS). */
+    async queryAt(zone: string, name: string, type: QueryType): Promise<DnsAnswer> {
+        return this.ask(await this.serversOf(zone), noDot(name), type);
     }
 
     /** Asks the authoritative servers of `name`'s zone. */
