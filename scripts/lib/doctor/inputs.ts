@@ -60,7 +60,7 @@ export async function loadRenderSet(stack: string): Promise<RenderSet> {
             stack,
             config: config.values,
             secretKeys: config.secretKeys,
-            load: () => import("../../../index") as Promise<Record<string, unknown>>,
+            load: () => import("../../../main") as Promise<Record<string, unknown>>,
         });
     } catch (err) {
         if (err instanceof Error && (err.name === "RunError" || pulumi.RunError.isInstance(err))) throw new ConfigProblemError(err.message);
