@@ -1,7 +1,7 @@
 /**
  * The shape of every `homemail:*` config key: how its string value is decoded, its zod schema, whether
  * it must be a secret, and an example used in error messages. Semantic checks (addresses, overlaps,
- * zones) live in parse.ts; this file only says what each key looks like.
+ * zones) live in the per-area validators of validate/; this file only says what each key looks like.
  */
 import { z } from "zod";
 
@@ -78,7 +78,7 @@ export const KEYS = {
     cloudflareProxiedHosts: {
         encoding: "json",
         schema: strList,
-        example: `pulumi config set --path 'homemail:cloudflareProxiedHosts[0]' www.example.com`,
+        example: `pulumi config set --path 'homemail:cloudflareProxiedHosts[0]' autoconfig.example.com`,
     },
     mailHost: { encoding: "string", schema: str, example: "pulumi config set homemail:mailHost mail.example.com" },
     extraHostnames: {

@@ -134,6 +134,14 @@ export interface MailDomain {
     readonly openpgpkeyHost: string;
 }
 
+/** A web host the VPS publishes (an A record to the VPS), other than the mail host. */
+export interface WebHost {
+    /** `autoconfig.<domain>`, `autodiscover.<domain>`, `mta-sts.<domain>`, `openpgpkey.<domain>` or an extra hostname. */
+    readonly name: string;
+    /** Orange cloud: only pure web hosts listed in `cloudflareProxiedHosts`. */
+    readonly proxied: boolean;
+}
+
 /** A Cloudflare zone managed by this stack. */
 export interface Zone {
     /** Zone name, e.g. `example.com`. */
@@ -224,14 +232,23 @@ export interface Model {
         readonly zones: readonly Zone[];
         /** Hostnames that Cloudflare may proxy (orange cloud): pure web hosts only. */
         readonly proxiedHosts: readonly string[];
+        /**
+         * The zone of every hostname homemail publishes records under (domains, mail host, web hosts,
+         * extra hostnames, report domains in our zones). A record `_x.<host>` lives in the zone of `<host>`.
+         */
+        readonly zoneOfName: Readonly<Record<string, string>>;
     };
 
     /** Primary domain first, then extra domains, then alternative domains; each sorted by name. */
     readonly domains: readonly MailDomain[];
+    /** The primary and extra domains (those that hold accounts and DKIM keys), in {@link domains} order. */
+    readonly mainDomains: readonly string[];
     /** Mail host (MX target, PTR name, Mailu HOSTNAMES[0]). */
     readonly mailHost: string;
     /** Extra public hostnames served by Mailu (Mailu HOSTNAMES after the mail host). */
     readonly extraHostnames: readonly string[];
+    /** Every web host published through the VPS except the mail host, sorted by name. */
+    readonly webHosts: readonly WebHost[];
     /** Every hostname routed through the gateway's TLS passthrough on 443 (sorted, mail host first). */
     readonly passthroughHosts: readonly string[];
 

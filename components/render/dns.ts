@@ -76,12 +76,16 @@ export interface DnsRecordSpec {
     readonly comment: string;
 }
 
-/** The zone a name lives in: the longest zone of the model that is the name or a parent of it. */
+/**
+ * The zone a record name lives in, from the model's one map of published hostnames to zones: a name
+ * with underscore labels (`_dmarc.<host>`, `<d>._report._dmarc.<host>`) lives in its host's zone, since
+ * no zone name can hold an underscore label.
+ */
 export function zoneOf(model: Pick<Model, "cloudflare">, name: string): string {
-    const zone = model.cloudflare.zones
-        .map((z) => z.name)
-        .filter((z) => name === z || name.endsWith(`.${z}`))
-        .sort((a, b) => b.length - a.length)[0];
+    const labels = name.split(".");
+    const lastUnderscore = labels.map((l) => l.startsWith("_")).lastIndexOf(true);
+    const host = labels.slice(lastUnderscore + 1).join(".");
+    const zone = model.cloudflare.zoneOfName[host];
     if (!zone) throw new Error(`dns: ${name} is in no zone of the model`);
     return zone;
 }
@@ -213,11 +217,6 @@ export function dmarcReportAuthorizations(model: Pick<Model, "domains" | "dmarc"
         .map((d) => ({ name: `${d.name}._report._dmarc.${reportDomain}`, reportDomain, domain: d.name }));
 }
 
-/** True when a name sits in one of the model's zones. */
-function inOurZones(model: Pick<Model, "cloudflare">, name: string): boolean {
-    return model.cloudflare.zones.some((z) => isAtOrBelow(name, z.name));
-}
-
 /**
  * How every record's comment starts: `homemail <stack>: `. It marks the records this stack owns, so
  * that the conflict check (render/dnsConflicts.ts) does not take them for someone else's.
@@ -250,11 +249,8 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     // Web hosts, all served through the VPS. Only pure web hosts (autoconfig, autodiscover, Mailu's
     // extra hostnames) may be proxied, and only when listed; MTA-STS and WKD hosts never are (the
     // config refuses them), because senders and WKD clients must reach the VPS's own certificates.
-    const pureWeb = new Set([...model.extraHostnames, ...model.domains.flatMap((d) => [d.autoconfigHost, d.autodiscoverHost])]);
-    const neverProxied = new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]));
-    for (const host of [...new Set([...pureWeb, ...neverProxied])].filter((h) => h !== model.mailHost).sort()) {
-        const proxied = pureWeb.has(host) && !neverProxied.has(host) && model.cloudflare.proxiedHosts.includes(host);
-        add("web-host", host, { type: "A", address: vps }, proxied ? "web host via the VPS (proxied)" : "web host via the VPS", { proxied });
+    for (const { name, proxied } of model.webHosts) {
+        add("web-host", name, { type: "A", address: vps }, proxied ? "web host via the VPS (proxied)" : "web host via the VPS", { proxied });
     }
 
     for (const d of model.domains) addDomainRecords(model, d, add);
@@ -265,7 +261,7 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     }
 
     for (const auth of dmarcReportAuthorizations(model)) {
-        if (inOurZones(model, auth.reportDomain)) {
+        if (model.cloudflare.zoneOfName[auth.reportDomain] !== undefined) {
             add("dmarc-report-auth", auth.name, { type: "TXT", text: "v=DMARC1" }, `lets ${auth.domain} send DMARC reports here`);
         }
     }
@@ -453,7 +449,7 @@ export function ptrStep(model: Pick<Model, "addresses" | "mailHost">): { ip: str
 export function nextSteps(model: Model, ds: readonly RegistrarDs[]): string[] {
     const steps = [ptrStep(model).instruction, ...[...ds].sort((a, b) => a.zone.localeCompare(b.zone)).map((d) => d.instruction)];
     for (const auth of dmarcReportAuthorizations(model)) {
-        if (!inOurZones(model, auth.reportDomain)) {
+        if (model.cloudflare.zoneOfName[auth.reportDomain] === undefined) {
             steps.push(
                 `DMARC reports for ${auth.domain} go to ${model.dmarc.reportAddress}: ask the owner of ${auth.reportDomain} to publish ` +
                     `TXT "v=DMARC1" at ${auth.name} (RFC 7489 7.1), or receivers will not send them.`,

@@ -30,7 +30,7 @@ import { HostFile, secretPlaceholder } from "./hostFile";
 /** The slice of the model this renderer reads. */
 export type MailuModel = Pick<
     Model,
-    "mailHost" | "passthroughHosts" | "domains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
+    "mailHost" | "passthroughHosts" | "domains" | "mainDomains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
 >;
 
 export const HEADER = "managed by homemail, do not edit";
@@ -412,14 +412,13 @@ export function renderMailuImport(model: MailuModel): MailuImport {
         secrets.push(s);
         return secretPlaceholder(s.placeholder);
     };
-    const mainDomains = model.domains.filter((d) => d.kind !== "alternative").sort((x, y) => x.name.localeCompare(y.name));
-    const domain = mainDomains.map((d) => {
-        const alternatives = model.domains.filter((x) => x.alternativeOf === d.name).map((x) => x.name).sort();
+    const domain = [...model.mainDomains].sort().map((name) => {
+        const alternatives = model.domains.filter((x) => x.alternativeOf === name).map((x) => x.name).sort();
         return {
-            name: d.name,
+            name,
             // Always present: removing a domain's last alternative must reach Mailu too.
             alternatives: [PRUNE_MARKER, ...alternatives],
-            dkim_key: secret({ placeholder: dkimPlaceholder(d.name), kind: "dkim", domain: d.name }),
+            dkim_key: secret({ placeholder: dkimPlaceholder(name), kind: "dkim", domain: name }),
         };
     });
     const user = [...model.users]

@@ -4,6 +4,7 @@
  */
 import type { ConfigInput } from "../../components/config";
 import type { ProgramRun } from "../../scripts/lib/mockEngine";
+import type { StackConfig } from "../../scripts/lib/stackFile";
 
 let lastCount = 0;
 
@@ -43,4 +44,36 @@ export async function runDevProgram(
     });
     if (failure) throw failure;
     return run!;
+}
+
+/** What {@link renderInProcess} saw. */
+export interface InProcessRender {
+    readonly code: number;
+    readonly stderr: string;
+    /** Resources registered before the run ended. */
+    readonly registered: number;
+}
+
+/**
+ * The render entry (`npm run render`'s scripts/lib/renderCli.ts) called in-process on the real
+ * index.ts, in a fresh module registry, with the stack config from `readConfig`.
+ */
+export async function renderInProcess(argv: readonly string[], readConfig: (stack: string) => StackConfig): Promise<InProcessRender> {
+    let result: InProcessRender | undefined;
+    await jest.isolateModulesAsync(async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { renderCli } = await import("../../scripts/lib/renderCli");
+        let stderr = "";
+        let registered = 0;
+        const code = await renderCli(argv, {
+            pulumi,
+            load: () => import("../../main") as Promise<Record<string, unknown>>,
+            readConfig,
+            stdout: () => undefined,
+            stderr: (t) => (stderr += t),
+            onResource: () => registered++,
+        });
+        result = { code, stderr, registered };
+    });
+    return result!;
 }

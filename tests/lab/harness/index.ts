@@ -6,7 +6,7 @@
  * - {@link Netns}: a named network namespace (`<prefix>-<name>`); {@link Netns.run} runs a command in
  *   it with a bounded timeout.
  * - {@link Host}: a namespace that also has its own mount namespace, with private overlays over
- *   /etc, /usr/local and /var/lib and a fresh tmpfs /run. Rendered files are installed at their real
+ *   /etc, /usr/local, /var/lib and /opt and a fresh tmpfs /run. Rendered files are installed at their real
  *   paths without touching the machine, and two hosts never share /run/wireguard (two wireguard-go
  *   `wg0` in one mount namespace collide on the UAPI socket).
  *
@@ -117,12 +117,16 @@ export class Netns extends Place {
     }
 }
 
-/** Directories a {@link Host} gets private copy-on-write views of. */
-const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib"];
+/**
+ * Directories a {@link Host} gets private copy-on-write views of. /opt too: the rendered gateway and
+ * Mailu trees live under /opt/homemail, and two labs at once (or a test deleting a file there as a
+ * fault) must not see each other's copies.
+ */
+const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib", "/opt"];
 
 /**
- * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib overlays and
- * a tmpfs /run), kept alive by an anchor process that dies with the test process (it waits on a
+ * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib, /opt overlays
+ * and a tmpfs /run), kept alive by an anchor process that dies with the test process (it waits on a
  * pipe from us).
  */
 export class Host extends Place {
@@ -130,6 +134,7 @@ export class Host extends Place {
 
     /** Starts the anchor; called by {@link Lab.host}. */
     start(root: string): void {
+        for (const dir of OVERLAID_DIRS) mkdirSync(dir, { recursive: true });
         const mounts = OVERLAID_DIRS.map((dir, i) => {
             const base = path.join(root, `overlay${i}`);
             for (const sub of ["upper", "work"]) mkdirSync(path.join(base, sub), { recursive: true });
