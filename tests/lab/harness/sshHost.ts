@@ -9,7 +9,7 @@
  * - {@link startSshHost}: a host with its own network and mount namespace (private /etc with its
  *   own SSH host key, private /home, tmpfs /run), a NON-root user with passwordless sudo whose
  *   authorized key is the operator's, and Debian's sshd started directly (systemd is not PID 1
- *   here), tracked by PID. It is joined to the operator by a point-to-point veth: the host's
+ *   here), tracked by PID; `systemctl` there is the lab stand-in (systemctl-standin.sh). It is joined to the operator by a point-to-point veth: the host's
  *   address (any, e.g. the stack's TEST-NET VPS address) on its `op0`, the operator's
  *   {@link OPERATOR_ADDRESS} on the other end, so several hosts never share a subnet.
  *   Its key is appended to the operator's known_hosts.
@@ -32,6 +32,17 @@ export const OPERATOR_ADDRESS = "10.254.254.1";
 
 /** sshd as Debian installs it. */
 const SSHD = "/usr/sbin/sshd";
+
+/** The lab's systemctl stand-in (see its header). */
+export const SYSTEMCTL_STAND_IN = path.join(__dirname, "systemctl-standin.sh");
+
+/**
+ * Installs the systemctl stand-in as /usr/local/bin/systemctl in the host's private /usr/local
+ * (first on sudo's secure_path and on login PATHs): systemd is not PID 1 on lab hosts.
+ */
+export function installSystemctlStandIn(host: Host): void {
+    host.install("/usr/local/bin/systemctl", readFileSync(SYSTEMCTL_STAND_IN), "0755");
+}
 
 /** Where the engine runs: private HOME, known_hosts and ssh-agent. */
 export class Operator {
@@ -124,6 +135,8 @@ export interface SshHostOptions {
     readonly user: string;
     /** The operator to trust it and reach it (default: the lab's, see {@link startOperator}). */
     readonly operator?: Operator;
+    /** Install the systemctl stand-in ({@link installSystemctlStandIn}); default true. */
+    readonly systemctlStandIn?: boolean;
 }
 
 /** A running lab SSH host. */
@@ -191,6 +204,7 @@ export function startSshHost(lab: Lab, opts: SshHostOptions): SshHost {
         ].join("\n"),
     );
     host.run([SSHD, "-t", "-f", config]);
+    if (opts.systemctlStandIn ?? true) installSystemctlStandIn(host);
     const sshd = host.spawn([SSHD, "-D", "-e", "-f", config]);
     waitFor(() => host.listening(22) || sshd.child.exitCode !== null, 10_000, `host ${opts.name}: sshd did not listen on 22`);
     if (!host.listening(22)) throw new Error(`host ${opts.name}: sshd exited: ${sshd.output()}`);
