@@ -135,6 +135,12 @@ export interface SshHostOptions {
     readonly user: string;
     /** The operator to trust it and reach it (default: the lab's, see {@link startOperator}). */
     readonly operator?: Operator;
+    /**
+     * The host's resolver (its private /etc/resolv.conf). Default `127.0.0.1`, where nothing
+     * answers: lookups (dockerd looks up `docker.io` on every pull) fail at once instead of timing
+     * out on the machine's resolver, which a lab namespace cannot reach. A lab DNS replaces it.
+     */
+    readonly resolver?: string;
     /** Install the systemctl stand-in ({@link installSystemctlStandIn}); default true. */
     readonly systemctlStandIn?: boolean;
 }
@@ -205,6 +211,7 @@ export function startSshHost(lab: Lab, opts: SshHostOptions): SshHost {
     );
     host.run([SSHD, "-t", "-f", config]);
     if (opts.systemctlStandIn ?? true) installSystemctlStandIn(host);
+    host.install("/etc/resolv.conf", `nameserver ${opts.resolver ?? "127.0.0.1"}\noptions timeout:1 attempts:1\n`);
     const sshd = host.spawn([SSHD, "-D", "-e", "-f", config]);
     waitFor(() => host.listening(22) || sshd.child.exitCode !== null, 10_000, `host ${opts.name}: sshd did not listen on 22`);
     if (!host.listening(22)) throw new Error(`host ${opts.name}: sshd exited: ${sshd.output()}`);
