@@ -13,8 +13,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
-import { alive, Lab, run } from "./harness";
-import { cgroupDirs, DockerEngine, LabRegistry, startDockerEngine, startRegistry } from "./harness/dockerHost";
+import { alive, cgroupDirs, Lab, run } from "./harness";
+import { DockerEngine, LabRegistry, startDockerEngine, startRegistry } from "./harness/dockerHost";
 import { baseImage, busyboxStandIn, pushToRegistry } from "./harness/images";
 import { SshHost, startSshHost } from "./harness/sshHost";
 

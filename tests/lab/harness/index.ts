@@ -13,6 +13,11 @@
  * - {@link waitFor} / {@link waitForAsync}: bounded polling; the async one lets background processes'
  *   piped output arrive while it waits.
  *
+ * Lab hosts for the real engine build on these: `sshHost.ts` (operator namespace, sshd hosts with
+ * a sudo user, the systemctl stand-in), `dockerHost.ts` (dockerd per host, the lab registry),
+ * `images.ts` (busybox and debootstrap images). Such hosts use {@link HostOptions} `entry:
+ * "nsenter"` (dockerd needs the machine's cgroup mounts) and `privateDirs` (/home, /root).
+ *
  * Names: `hm-<lab>-<pid>-<name>` (short: interface and namespace names stay readable). A lab run
  * first removes namespaces left by earlier runs of the same lab whose process is gone.
  *
@@ -27,7 +32,7 @@
  * ```
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -263,13 +268,28 @@ export class Lab {
         this.dir = mkdtempSync(path.join(tmpdir(), `${this.prefix}-`));
     }
 
-    /** Removes namespaces `hm-<tag>-<pid>-*` whose pid is no longer running (an earlier crashed run). */
+    /**
+     * Removes what earlier runs of this tag left when their test process died (a crash, SIGKILL):
+     * by PID, every process in their cgroups (a dockerd's containers) and in their namespaces
+     * (daemons, shims); then the namespaces `hm-<tag>-<pid>-*`, the cgroups and the scratch dirs.
+     */
     static removeStale(tag: string): void {
-        const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
-        for (const line of list.split("\n")) {
-            const m = new RegExp(`^(hm-${tag}-(\\d+)-\\S+)`).exec(line);
-            if (m && !existsSync(`/proc/${m[2]}`)) run(["ip", "netns", "delete", m[1]], { allowFailure: true });
+        const staleName = new RegExp(`^hm-${tag}-(\\d+)-`);
+        const isStale = (name: string) => {
+            const m = staleName.exec(name);
+            return m !== null && !existsSync(`/proc/${m[1]}`);
+        };
+        for (const dir of cgroupRoots().flatMap((root) => readdirSync(root).filter(isStale).map((d) => path.join(root, d)))) {
+            for (const pid of cgroupTasks(dir)) killAndWait(pid);
+            removeCgroupTree(dir);
         }
+        const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
+        for (const ns of list.split("\n").map((l) => l.split(" ")[0]).filter(isStale)) {
+            const pids = run(["ip", "netns", "pids", ns], { allowFailure: true }).stdout.split(/\s+/).filter(Boolean);
+            for (const pid of pids) killAndWait(Number(pid));
+            run(["ip", "netns", "delete", ns], { allowFailure: true });
+        }
+        for (const d of readdirSync(tmpdir()).filter(isStale)) rmSync(path.join(tmpdir(), d), { recursive: true, force: true });
     }
 
     /** Creates a network namespace with loopback up. */
@@ -380,6 +400,47 @@ export class Lab {
     leftovers(): string[] {
         const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
         return list.split("\n").filter((l) => l.startsWith(`${this.prefix}-`));
+    }
+}
+
+/** Directories of the machine's cgroup hierarchies (each v1 controller, or the v2 root). */
+export function cgroupRoots(): string[] {
+    const base = "/sys/fs/cgroup";
+    if (!existsSync(base)) return [];
+    if (existsSync(path.join(base, "cgroup.controllers"))) return [base];
+    return readdirSync(base, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(base, e.name));
+}
+
+/** `parent` (e.g. `/hm-dkr-123-vps`) in every cgroup hierarchy where it exists. */
+export function cgroupDirs(parent: string): string[] {
+    return cgroupRoots()
+        .map((root) => path.join(root, parent))
+        .filter((d) => existsSync(d));
+}
+
+/** PIDs in a cgroup and all its children. */
+function cgroupTasks(dir: string): number[] {
+    const own = (() => {
+        try {
+            return readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+        } catch {
+            return [];
+        }
+    })();
+    const children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+    return [...own, ...children.flatMap((e) => cgroupTasks(path.join(dir, e.name)))];
+}
+
+/** Removes a cgroup directory and its children, bottom-up (only empty cgroups can go). */
+export function removeCgroupTree(dir: string): void {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
+    try {
+        rmdirSync(dir);
+    } catch {
+        /* still busy: the leak checks report it */
     }
 }
 
