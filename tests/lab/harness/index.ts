@@ -6,7 +6,7 @@
  * - {@link Netns}: a named network namespace (`<prefix>-<name>`); {@link Netns.run} runs a command in
  *   it with a bounded timeout.
  * - {@link Host}: a namespace that also has its own mount namespace, with private overlays over
- *   /etc, /usr/local and /var/lib and a fresh tmpfs /run. Rendered files are installed at their real
+ *   /etc, /usr/local, /var/lib, /opt and /srv and a fresh tmpfs /run. Rendered files are installed at their real
  *   paths without touching the machine, and two hosts never share /run/wireguard (two wireguard-go
  *   `wg0` in one mount namespace collide on the UAPI socket).
  *
@@ -122,8 +122,12 @@ export class Netns extends Place {
     }
 }
 
-/** Directories a {@link Host} gets private copy-on-write views of. */
-const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib"];
+/**
+ * Directories a {@link Host} gets private copy-on-write views of: every place homemail writes on a
+ * host (/opt/homemail, the Mailu data root /srv/mailu, /usr/local/sbin, /var/lib/homemail, /etc)
+ * and where daemons keep state (containerd creates /opt/containerd).
+ */
+const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib", "/opt", "/srv"];
 
 /** How a {@link Host}'s anchor enters its network namespace. */
 export type HostEntry = "ip-netns-exec" | "nsenter";
@@ -144,7 +148,7 @@ export interface HostOptions {
 }
 
 /**
- * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib overlays and
+ * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib, /opt, /srv overlays and
  * a tmpfs /run, plus any {@link HostOptions.privateDirs}), kept alive by an anchor process that dies
  * with the test process (it waits on a pipe from us).
  */
