@@ -1,13 +1,14 @@
 /**
  * `npm run render -- [--stack NAME] [--out DIR] [--include-secrets]`
  *
- * Runs the real index.ts under the Pulumi mock engine, offline, and writes every host file, DNS
+ * Runs the real program (main.ts, then index.ts) under the Pulumi mock engine, offline, and writes every host file, DNS
  * record, resource and output to DIR/<stack>/ (ARCHITECTURE.md, "Offline render"). Exit 0 on
  * success, 2 on invalid config or usage (one line per problem, no stack trace), 1 otherwise.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram, REPO_ROOT } from "./lib/mockEngine";
+import { renderDocuments } from "./lib/renderDocuments";
 import { readStackConfig } from "./lib/stackFile";
 import { writeOutTree } from "./lib/writeOut";
 
@@ -50,11 +51,12 @@ async function main(): Promise<void> {
         stack: args.stack,
         config: config.values,
         secretKeys: config.secretKeys,
-        load: () => import("../index") as Promise<Record<string, unknown>>,
+        load: () => import("../main") as Promise<Record<string, unknown>>,
     });
     const zones = JSON.parse(config.values[`${config.project}:cloudflareZones`] ?? "{}") as Record<string, string>;
     const zoneNames = Object.fromEntries(Object.entries(zones).map(([name, id]) => [id, name.toLowerCase()]));
-    const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets);
+    const documents = renderDocuments({ values: config.values, secretKeys: config.secretKeys, project: config.project, stack: args.stack }, run);
+    const root = writeOutTree(path.resolve(args.out), args.stack, run, zoneNames, args.includeSecrets, documents);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     process.stderr.write(`render: ${run.resources.length} resources -> ${path.relative(process.cwd(), root) || root} in ${ms.toFixed(0)} ms${args.includeSecrets ? " (WITH secret fixture values: labs only)" : ""}\n`);
 }

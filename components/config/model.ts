@@ -55,7 +55,7 @@ export interface AddressPlan {
     readonly vpsPublicIp: string;
     /** VPS interface facing the Internet (SNAT/forward rules). */
     readonly vpsWanInterface: string;
-    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail). */
+    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail; no DNS record or SPF mechanism may contain it). */
     readonly homeWanIp: string;
     /** Home LAN CIDR (never routed into the tunnel). */
     readonly homeLan: string;

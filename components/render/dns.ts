@@ -9,6 +9,7 @@
  *
  * Pure: no Pulumi, no I/O, no clock; records sorted by zone, name, key.
  */
+import * as ipaddr from "ipaddr.js";
 import type { MailDomain, Model } from "../config/model";
 import { mtaStsTxt } from "./mtaSts";
 
@@ -217,11 +218,19 @@ function inOurZones(model: Pick<Model, "cloudflare">, name: string): boolean {
     return model.cloudflare.zones.some((z) => isAtOrBelow(name, z.name));
 }
 
+/**
+ * How every record's comment starts: `homemail <stack>: `. It marks the records this stack owns, so
+ * that the conflict check (render/dnsConflicts.ts) does not take them for someone else's.
+ */
+export function recordCommentPrefix(model: Pick<Model, "stack">): string {
+    return `homemail ${model.stack}: `;
+}
+
 /** Every record of the deployment, in every zone, sorted by zone, name and key. */
 export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     const vps = model.addresses.vpsPublicIp;
     const records: DnsRecordSpec[] = [];
-    const comment = (why: string) => `homemail ${model.stack}: ${why}`.slice(0, 100);
+    const comment = (why: string) => `${recordCommentPrefix(model)}${why}`.slice(0, 100);
     const add = (role: RecordRole, name: string, data: RecordData, why: string, opts: { proxied?: boolean; keySuffix?: string } = {}) => {
         records.push({
             key: `${role}-${name}${opts.keySuffix ? `-${opts.keySuffix}` : ""}`,
@@ -271,7 +280,57 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     records.sort((a, b) => a.zone.localeCompare(b.zone) || a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
     const dup = records.find((r, i) => i > 0 && r.key === records[i - 1].key);
     if (dup) throw new Error(`dns: two records with key ${dup.key}`);
+    const leaks = homeWanLeaks(model.addresses.homeWanIp, records.map((r) => ({ name: r.name, values: recordValues(r.data) })));
+    if (leaks.length > 0) throw new Error(`dns: ${leaks.join("; ")}`);
     return records;
+}
+
+/** The texts a record publishes (DKIM: none here; its key is base64, which holds no dotted address). */
+function recordValues(d: RecordData): string[] {
+    switch (d.type) {
+        case "A":
+            return [d.address];
+        case "MX":
+        case "SRV":
+            return [d.target];
+        case "TXT":
+            return [d.text];
+        case "CAA":
+            return [d.value];
+        case "DKIM":
+            return [];
+    }
+}
+
+/**
+ * Invariant: no record names the home connection's public address (`home.wanIp`), and no SPF
+ * mechanism covers it. Home must never send mail directly nor be found through DNS: outbound mail
+ * leaves only through the VPS, so an SPF that authorised the home address would let mail that
+ * escaped the tunnel pass, and an A record would publish the home's address. One line per record.
+ */
+export function homeWanLeaks(homeWanIp: string, records: readonly { name: string; values: readonly string[] }[]): string[] {
+    const home = ipaddr.IPv4.parse(homeWanIp);
+    const literal = new RegExp(`(^|[^0-9.])${homeWanIp.replace(/\./g, "\\.")}(?![0-9]|\\.[0-9])`);
+    const leaks: string[] = [];
+    for (const r of records) {
+        for (const value of r.values) {
+            if (literal.test(value)) leaks.push(`${r.name} publishes home.wanIp ${homeWanIp} ("${value}")`);
+            else if (value.startsWith("v=spf1")) {
+                const covering = spfIp4Networks(value).filter(([net, len]) => home.match(net, len));
+                for (const [net, len] of covering) leaks.push(`${r.name}: SPF mechanism ip4:${net.toString()}/${len} covers home.wanIp ${homeWanIp}`);
+            }
+        }
+    }
+    return leaks;
+}
+
+/** The networks of an SPF record's `ip4:` mechanisms (any qualifier; a bare address is a /32). */
+function spfIp4Networks(spf: string): [ipaddr.IPv4, number][] {
+    return spf
+        .split(/\s+/)
+        .map((term) => /^[+?~-]?ip4:([0-9.]+)(?:\/([0-9]{1,2}))?$/i.exec(term))
+        .filter((m): m is RegExpExecArray => m !== null && ipaddr.IPv4.isValidFourPartDecimal(m[1]))
+        .map((m) => [ipaddr.IPv4.parse(m[1]), m[2] === undefined ? 32 : Number(m[2])]);
 }
 
 type Add = (role: RecordRole, name: string, data: RecordData, why: string, opts?: { proxied?: boolean; keySuffix?: string }) => void;

@@ -4,6 +4,7 @@
  * give the same result whatever order their entries come in.
  */
 import { createTwoFilesPatch, OMIT_HEADERS } from "diff";
+import type { RenderDocument } from "./renderDocuments";
 import type { DnsRecordOut } from "./zoneFile";
 import type { HostFileSnapshot, RenderTree, ResourceSnapshot } from "./renderTree";
 import { FieldChange, fieldChanges, leaves, sameValue } from "./valueDiff";
@@ -51,6 +52,14 @@ export interface ResourceChange {
     readonly fields: readonly ResourceFieldChange[];
 }
 
+/** A rendered document (mailu/import.yaml: where mail goes) that was added, changed or removed. */
+export interface DocumentChange {
+    readonly kind: ChangeKind;
+    readonly path: string;
+    /** Unified diff of the content (hunks only); an added document shows every line, a removed one none. */
+    readonly patch?: string;
+}
+
 export interface OutputChange {
     readonly kind: ChangeKind;
     readonly name: string;
@@ -59,13 +68,14 @@ export interface OutputChange {
 
 export interface RenderDiff {
     readonly files: readonly FileChange[];
+    readonly documents: readonly DocumentChange[];
     readonly records: readonly RecordChange[];
     readonly resources: readonly ResourceChange[];
     readonly outputs: readonly OutputChange[];
 }
 
 export function isEmptyDiff(d: RenderDiff): boolean {
-    return d.files.length + d.records.length + d.resources.length + d.outputs.length === 0;
+    return d.files.length + d.documents.length + d.records.length + d.resources.length + d.outputs.length === 0;
 }
 
 const kindRank = (k: ChangeKind) => CHANGE_KINDS.indexOf(k);
@@ -107,6 +117,15 @@ function compareFiles(before: readonly HostFileSnapshot[], after: readonly HostF
         changes.push({ kind: kindOf(b, a), host: f.host, path: f.path, before: meta(b), after: meta(a), metadata, patch, secret });
     }
     return changes.sort(byKindThen((c) => `${c.host}:${c.path}`));
+}
+
+function compareDocuments(before: readonly RenderDocument[], after: readonly RenderDocument[]): DocumentChange[] {
+    const changes: DocumentChange[] = [];
+    for (const [p, b, a] of pairs(before, after, (d) => d.path)) {
+        if (b && a && b.content === a.content) continue;
+        changes.push({ kind: kindOf(b, a), path: p, ...(a ? { patch: unifiedHunks(b?.content ?? "", a.content) } : {}) });
+    }
+    return changes.sort(byKindThen((c) => c.path));
 }
 
 const recordGroup = (r: DnsRecordOut) => `${r.zone} ${r.name} ${r.type}`;
@@ -185,6 +204,7 @@ function compareOutputs(before: Readonly<Record<string, unknown>>, after: Readon
 export function compareRenders(before: RenderTree, after: RenderTree): RenderDiff {
     return {
         files: compareFiles(before.files, after.files),
+        documents: compareDocuments(before.documents ?? [], after.documents ?? []),
         records: compareRecords(before.records, after.records),
         resources: compareResources(before, after),
         outputs: compareOutputs(before.outputs, after.outputs),

@@ -23,6 +23,7 @@ export const MARK: Record<ChangeKind, string> = { added: "+", changed: "~", remo
 type Group = keyof RenderDiff;
 const GROUPS: readonly { key: Group; title: string }[] = [
     { key: "files", title: "Host files" },
+    { key: "documents", title: "Mailu import" },
     { key: "records", title: "DNS records" },
     { key: "resources", title: "Resources" },
     { key: "outputs", title: "Stack outputs" },
@@ -85,6 +86,9 @@ function groupLines(diff: RenderDiff, group: Group, patchIndent: string): string
     switch (group) {
         case "files":
             return diff.files.flatMap((c) => fileLines(c, patchIndent));
+        case "documents":
+            // The import's users, aliases and destinations: where mail goes (secrets are placeholders).
+            return diff.documents.flatMap((c) => [`${MARK[c.kind]} ${c.path}`, ...(c.patch ? indentLines(c.patch, patchIndent) : [])]);
         case "records":
             return diff.records.flatMap(recordLines);
         case "resources":

@@ -85,6 +85,39 @@ function loadFixtures(): ProviderFixtures {
     return JSON.parse(readFileSync(path.join(FIXTURES, "provider-outputs.json"), "utf8")) as ProviderFixtures;
 }
 
+/** The id the mock engine gives a custom resource (a provider would return its own). */
+export function mockResourceId(name: string): string {
+    return `${name}-id`;
+}
+
+/** A value the mock engine invents (never a config input), and what it stands for. */
+export interface FixtureMarker {
+    /** The fixture text; a value containing it (or, for ids, equal to it) is fixture-derived. */
+    readonly text: string;
+    readonly match: "contains" | "equals";
+    readonly what: string;
+}
+
+/**
+ * Every fixture value a render can show outside secrets: the DKIM public key (as its base64 body,
+ * the form TXT records and outputs carry), the DNSSEC DS, WireGuard public keys, image digests and
+ * the ACME token. Resource ids are added by the caller ({@link mockResourceId}).
+ */
+export function fixtureMarkers(fx: ProviderFixtures = loadFixtures()): FixtureMarker[] {
+    const pub = readFileSync(path.join(FIXTURES, "dkim", "test-only-dkim.pub"), "utf8").replace(/-----[A-Z ]+-----|\s/g, "");
+    const ds = fx.byType["cloudflare:index/zoneDnssec:ZoneDnssec"] ?? {};
+    const contains = (text: unknown, what: string): FixtureMarker[] => (typeof text === "string" && text.length >= 16 ? [{ text, match: "contains", what }] : []);
+    return [
+        ...contains(pub, "DKIM public key (tests/fixtures/dkim): the same for every domain"),
+        ...contains(ds.digest, "DNSSEC DS digest (tests/fixtures/provider-outputs.json): the same for every zone"),
+        ...contains(ds.publicKey, "DNSSEC public key (tests/fixtures/provider-outputs.json): the same for every zone"),
+        ...contains(fx.wireguardPublicKeys.hub, "WireGuard hub public key (tests/fixtures/wireguard)"),
+        ...contains(fx.wireguardPublicKeys.spoke, "WireGuard spoke public key (tests/fixtures/wireguard)"),
+        ...contains(fx.byType["docker:index/remoteImage:RemoteImage"]?.repoDigest, "image digest (tests/fixtures/provider-outputs.json)"),
+        ...contains(fx.byType["cloudflare:index/apiToken:ApiToken"]?.value, "ACME API token (tests/fixtures/provider-outputs.json)"),
+    ];
+}
+
 const hex = (seed: string, n: number) => createHash("sha256").update(seed).digest("hex").slice(0, n);
 
 /** What the providers would compute, from fixtures; inputs pass through as state. */
@@ -152,6 +185,11 @@ export async function runProgram(opts: {
     load: () => Promise<Record<string, unknown>>;
     /** Called for each registration as it happens (also when the program later fails). */
     onResource?: (r: RecordedResource) => void;
+    /**
+     * A test's own data-source results (e.g. a zone's record listing) by invoke token, as a function of
+     * the invoke's inputs; undefined falls back to the fixtures.
+     */
+    invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }): Promise<ProgramRun> {
     const { pulumi } = opts;
     const fx = loadFixtures();
@@ -162,9 +200,9 @@ export async function runProgram(opts: {
         {
             newResource: (args) => {
                 inputsByUrnKey.set(`${args.type}::${args.name}`, args.inputs);
-                return { id: `${args.name}-id`, state: fixtureState(args.type, args.name, args.inputs, fx) };
+                return { id: mockResourceId(args.name), state: fixtureState(args.type, args.name, args.inputs, fx) };
             },
-            call: (args) => ({ ...args.inputs, ...(fx.invokes?.[args.token] ?? {}) }),
+            call: (args) => ({ ...args.inputs, ...(opts.invoke?.(args.token, args.inputs) ?? fx.invokes?.[args.token] ?? {}) }),
         },
         opts.project,
         opts.stack,
@@ -201,7 +239,11 @@ export async function runProgram(opts: {
             cb(err, resp);
         });
 
-    const exports = await opts.load();
+    // As Pulumi's language host: a module that exports a promise (main.ts) or a function is awaited,
+    // and what it gives is the program's exports.
+    const loaded = await opts.load();
+    const entry = loaded.default as { then?: unknown } | (() => unknown) | undefined;
+    const exports = (typeof entry === "function" ? await entry() : typeof entry?.then === "function" ? await entry : loaded) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(exports)) {
         if (key === "__esModule" || key === "default") continue;

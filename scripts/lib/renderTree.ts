@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { MAILU_IMPORT_DOCUMENT, RenderDocument } from "./renderDocuments";
 import type { FileEntry } from "./writeOut";
 import { SECRET_TEXT } from "./writeOut";
 import type { DnsRecordOut } from "./zoneFile";
@@ -31,9 +32,11 @@ export interface RenderTree {
     readonly records: readonly DnsRecordOut[];
     readonly resources: readonly ResourceSnapshot[];
     readonly outputs: Readonly<Record<string, unknown>>;
+    /** Rendered documents (mailu/import.yaml); absent from renders made before they existed. */
+    readonly documents?: readonly RenderDocument[];
 }
 
-export const EMPTY_TREE: RenderTree = { files: [], records: [], resources: [], outputs: {} };
+export const EMPTY_TREE: RenderTree = { files: [], records: [], resources: [], outputs: {}, documents: [] };
 
 /** What a redacted secret file holds. */
 export const REDACTED_CONTENT = `${SECRET_TEXT}\n`;
@@ -58,5 +61,6 @@ export function readRenderTree(dir: string): RenderTree {
         records: readJson<DnsRecordOut[]>(path.join(dir, "dns", "records.json")),
         resources: readJson<ResourceSnapshot[]>(path.join(dir, "resources.json")),
         outputs: readJson<Record<string, unknown>>(path.join(dir, "outputs.json")),
+        documents: [MAILU_IMPORT_DOCUMENT].filter((d) => existsSync(path.join(dir, d))).map((d) => ({ path: d, content: readFileSync(path.join(dir, d), "utf8") })),
     };
 }

@@ -1,5 +1,5 @@
 /**
- * Runs the real index.ts under the mock engine in a fresh module registry (a fresh @pulumi/pulumi
+ * Runs the real program (main.ts, then index.ts) under the mock engine in a fresh module registry (a fresh @pulumi/pulumi
  * too), so each call sees only its own config and resources.
  */
 import type { ConfigInput } from "../../components/config";
@@ -12,8 +12,12 @@ export function registeredCount(): number {
     return lastCount;
 }
 
-/** `load` defaults to the real index.ts; a test may run a fixture program instead. */
-export async function runDevProgram(input: ConfigInput, load?: () => Promise<Record<string, unknown>>): Promise<ProgramRun> {
+/** `load` defaults to the real program (main.ts, then index.ts); a test may run a fixture program instead, and answer invokes itself. */
+export async function runDevProgram(
+    input: ConfigInput,
+    load?: () => Promise<Record<string, unknown>>,
+    invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined,
+): Promise<ProgramRun> {
     let run: ProgramRun | undefined;
     let failure: unknown;
     lastCount = 0;
@@ -28,8 +32,9 @@ export async function runDevProgram(input: ConfigInput, load?: () => Promise<Rec
                 stack: input.stack,
                 config: { ...input.values },
                 secretKeys: [...input.secretKeys],
-                load: load ?? (() => import("../../index") as Promise<Record<string, unknown>>),
+                load: load ?? (() => import("../../main") as Promise<Record<string, unknown>>),
                 onResource: (r) => seen.resources.push(r),
+                invoke,
             });
         } catch (err) {
             failure = err;
