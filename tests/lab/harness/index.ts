@@ -55,6 +55,11 @@ export interface RunResult {
     readonly stderr: string;
 }
 
+/** The last `lines` lines of a log file ("" when it does not exist), for error messages. */
+export function logTail(file: string, lines = 30): string {
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "";
+}
+
 /** Runs argv synchronously with a timeout; throws with the command's output on failure. */
 export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
     const r = spawnSync(argv[0], argv.slice(1), {
@@ -112,6 +117,15 @@ export abstract class Place {
     /** Starts a background process here, registered for cleanup by PID. */
     spawn(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Background {
         return this.lab.spawnTracked([...this.enter(), ...argv], env);
+    }
+
+    /**
+     * Like {@link spawn}, but the process appends its stdout and stderr to `logFile` (a path seen
+     * alike here and on the machine, e.g. under `lab.dir`) instead of a pipe: a chatty daemon never
+     * blocks on a full pipe (64 KiB) that synchronous test code leaves undrained. Same PID (exec).
+     */
+    spawnLogged(argv: readonly string[], logFile: string, env: Readonly<Record<string, string>> = {}): Background {
+        return this.spawn(["sh", "-c", 'exec "$@" >>"$0" 2>&1', logFile, ...argv], env);
     }
 }
 
