@@ -44,6 +44,7 @@ const wireguard = new WireguardLink("wg", {
     model: { addresses: model.addresses, egress: model.egress },
     hubSsh: model.vps.ssh,
     spokeSsh: model.home.ssh,
+    keyEpoch: model.wireguard.keyEpoch,
 });
 /** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
 export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };

@@ -6,6 +6,10 @@
 # Usage:
 #   homemail-mailu preflight            Docker engine and compose plugin present and answering
 #   homemail-mailu up                   validate the compose project, then start it and wait until healthy
+#   homemail-mailu down                 stop the compose project (data under the data root stays)
+#   homemail-mailu nonlocal-bind-restore
+#                                       set net.ipv4.ip_nonlocal_bind to what the host's own sysctl
+#                                       files say (homemail's file excepted; 0 when none sets it)
 #   homemail-mailu import < mailu.yaml  Mailu's config-import: a dry run (-n) first, then --update (merge)
 #   homemail-mailu reconcile [--prune]  compare Mailu's users and aliases with accounts.list: report the
 #                                       extra ones; with --prune delete those that were removed from the
@@ -16,7 +20,8 @@
 #
 # Environment (for tests): HOMEMAIL_MAILU_DIR (default /opt/homemail/mailu), HOMEMAIL_MAILU_STATE_DIR
 # (default $HOMEMAIL_MAILU_DIR/state), HOMEMAIL_MAILU_WAIT_SECONDS (default 900), HOMEMAIL_SMTP_EGRESS
-# (default /usr/local/sbin/homemail-smtp-egress).
+# (default /usr/local/sbin/homemail-smtp-egress), HOMEMAIL_MAILU_SYSCTL_FILE (homemail's sysctl file),
+# HOMEMAIL_SYSCTL_DIRS / HOMEMAIL_SYSCTL_CONF (where the host's own sysctl settings are read).
 set -Eeuo pipefail
 
 dir=${HOMEMAIL_MAILU_DIR:-/opt/homemail/mailu}
@@ -108,6 +113,38 @@ cmd_up() {
         "$smtp_egress" reapply || die "up: Mailu runs, but re-applying SMTP egress failed; run: $smtp_egress verify"
     fi
     compose ps
+}
+
+cmd_down() {
+    if [[ ! -f $dir/compose.yaml ]]; then
+        echo "down: $dir/compose.yaml is gone; nothing to stop"
+        return 0
+    fi
+    compose down --remove-orphans
+}
+
+# The sysctl files systemd-sysctl reads, in its order; the last one setting a key wins.
+sysctl_files() {
+    local d dirs
+    read -r -a dirs <<<"${HOMEMAIL_SYSCTL_DIRS:-/etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d}"
+    for d in "${dirs[@]}"; do
+        if [[ -d $d ]]; then find "$d" -maxdepth 1 -name '*.conf' -printf '%f %p\n'; fi
+    done | sort -s -k1,1 -u | cut -d' ' -f2-
+    if [[ -f ${HOMEMAIL_SYSCTL_CONF:-/etc/sysctl.conf} ]]; then echo "${HOMEMAIL_SYSCTL_CONF:-/etc/sysctl.conf}"; fi
+}
+
+cmd_nonlocal_bind_restore() {
+    local key=net.ipv4.ip_nonlocal_bind ours=${HOMEMAIL_MAILU_SYSCTL_FILE:-/etc/sysctl.d/60-homemail-mailu.conf}
+    local value=0 file line
+    while IFS= read -r file; do
+        [[ $file == "$ours" ]] && continue
+        while IFS= read -r line; do
+            line=${line//[[:space:]]/}
+            [[ $line == "$key="* || $line == "${key//./\/}="* ]] && value=${line#*=}
+        done <"$file"
+    done < <(sysctl_files)
+    sysctl -q -w "$key=$value"
+    echo "nonlocal-bind-restore: $key = $value"
 }
 
 cmd_import() {
@@ -203,7 +240,7 @@ cmd_reconcile() {
 }
 
 usage() {
-    sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -214,6 +251,8 @@ main() {
     case $cmd in
     preflight) cmd_preflight "$@" ;;
     up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    nonlocal-bind-restore) cmd_nonlocal_bind_restore "$@" ;;
     import) cmd_import "$@" ;;
     reconcile) cmd_reconcile "$@" ;;
     *)

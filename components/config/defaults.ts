@@ -11,6 +11,8 @@ export const DEFAULTS = Object.freeze({
     wgMtu: 1420,
     /** Keeps the home NAT mapping alive so the hub can reach the spoke (WireGuard docs suggest 25). */
     wgKeepalive: 25,
+    /** Key epoch: keys are made once and kept until the user raises it (then each host makes a new one). */
+    wgKeyEpoch: 0,
     /** Mailu setup utility's default subnet. */
     mailSubnet: "192.168.203.0/24",
     /** Named so host firewall rules can match it (compose driver_opts com.docker.network.bridge.name). */

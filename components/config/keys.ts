@@ -125,6 +125,7 @@ export const KEYS = {
                 mtu: z.number().int().min(1280).max(1500).optional(),
                 keepaliveSeconds: z.number().int().min(0).max(600).optional(),
                 endpointHost: str.optional(),
+                keyEpoch: z.number().int().min(0).max(1_000_000).optional(),
             })
             .strict(),
         example: `pulumi config set --path homemail:wireguard.network 10.0.1.0/24`,

@@ -287,6 +287,11 @@ export interface Model {
         readonly existingTraefikDynamicDir?: string;
     };
 
+    readonly wireguard: {
+        /** `homemail:wireguard.keyEpoch`: a host keeps its key while this stays, and makes a new one when it changes. */
+        readonly keyEpoch: number;
+    };
+
     readonly egress: {
         /** Route Mailu's outbound tcp/25 through the VPS. */
         readonly enabled: boolean;

@@ -605,6 +605,7 @@ function build(input: ConfigInput, raw: RawValues, problems: ProblemList): Model
             firewall: raw.gateway?.firewall ?? true,
             existingTraefikDynamicDir: raw.gateway?.existingTraefikDynamicDir,
         },
+        wireguard: { keyEpoch: wgRaw.keyEpoch ?? DEFAULTS.wgKeyEpoch },
         egress: {
             enabled: raw.egress?.enabled ?? true,
             fwmark: raw.egress?.fwmark ?? DEFAULTS.egressFwmark,

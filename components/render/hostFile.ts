@@ -1,9 +1,9 @@
 /**
  * Host files as data, and the one fixed shell step that installs a file on a host.
  *
- * Renderers return {@link HostFile}s; the component layer pushes each through a remote command whose
- * stdin is the content and whose command string is {@link installFileCommand} (no content, no secret,
- * ever). The command's first line is a machine-readable header that the offline render reads back to
+ * Renderers return {@link HostFile}s in host plans; the executor (components/hostPlan.ts) pushes each
+ * through a remote command whose stdin is the content and whose command string is the header line and
+ * {@link installFileScript} (no content, no secret, ever). The command's first line is a machine-readable header that the offline render reads back to
  * write `out/<stack>/hosts/...` and `files.json`.
  */
 import { createHash } from "node:crypto";
@@ -86,10 +86,12 @@ export function shellQuote(word: string): string {
 
 /**
  * A fixed command run as root: as is for the root SSH user, else through `sudo -n sh -c` with the
- * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo).
+ * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo). A single
+ * bare word (`true`, the SSH wait) runs as `sudo -n <word>`. Only the executor calls this.
  */
 export function asRoot(sshUser: string, command: string): string {
-    return sshUser === "root" ? command : `sudo -n sh -c ${shellQuote(command)}`;
+    if (sshUser === "root") return command;
+    return /^[A-Za-z0-9_./-]+$/.test(command) ? `sudo -n ${command}` : `sudo -n sh -c ${shellQuote(command)}`;
 }
 
 export function sha256(text: string | Buffer): string {
@@ -108,14 +110,20 @@ export function assertValidHostFile(f: HostFile): void {
     if (f.encoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(f.content)) throw new Error(`host file ${f.path}: content is not base64`);
 }
 
+/** The first line of a file-install command: what the offline render reads back (files.json). */
+export function fileHeaderLine(f: HostFile): string {
+    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
+    return `${FILE_HEADER}${JSON.stringify(header)}`;
+}
+
 /**
  * The shell step that installs stdin as the file: stage next to the target (same filesystem), set
  * owner and mode before any content is visible, validate the staged copy, then rename over the target
  * (atomic: readers see the old or the new file, never half of one). Prints nothing of the content.
+ * Runs as root (the executor, components/hostPlan.ts, adds sudo for a non-root SSH user).
  */
-export function installFileCommand(f: HostFile, sshUser: string): string {
+export function installFileScript(f: HostFile): string {
     assertValidHostFile(f);
-    const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
     const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
     const steps = [
         "set -eu",
@@ -132,9 +140,12 @@ export function installFileCommand(f: HostFile, sshUser: string): string {
         ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
         `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
     ];
-    const script = steps.join("\n");
-    const body = asRoot(sshUser, script);
-    return `${FILE_HEADER}${JSON.stringify(header)}\n${body}\n`;
+    return steps.join("\n");
+}
+
+/** The whole install command as a root SSH user gets it: header line, script (labs run this). */
+export function installFileCommand(f: HostFile): string {
+    return `${fileHeaderLine(f)}\n${installFileScript(f)}\n`;
 }
 
 /** Reads the header back from a command string; undefined when it is not a file-install command. */

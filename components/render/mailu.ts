@@ -58,7 +58,11 @@ export const API_TOKEN_PLACEHOLDER = "mailu.api_token";
 export const MAILU_COMMANDS = Object.freeze({
     preflight: `${MAILU_SCRIPT_PATH} preflight`,
     applySysctl: `sysctl -p ${NONLOCAL_BIND_SYSCTL_PATH}`,
+    /** Puts ip_nonlocal_bind back to what the host's own sysctl files say (0 when none sets it). */
+    restoreSysctl: `${MAILU_SCRIPT_PATH} nonlocal-bind-restore`,
     up: `${MAILU_SCRIPT_PATH} up`,
+    /** Stops the project (data stays under dataRoot). */
+    down: `${MAILU_SCRIPT_PATH} down`,
     /** The import YAML arrives on stdin: dry run first, then `--update` (merge). */
     import: `${MAILU_SCRIPT_PATH} import`,
     reconcile: (prune: boolean) => `${MAILU_SCRIPT_PATH} reconcile${prune ? " --prune" : ""}`,

@@ -40,6 +40,8 @@ export interface RecordedResource {
 
 export interface ProgramRun {
     readonly resources: RecordedResource[];
+    /** What each component registered as its outputs (registerOutputs), by URN; secrets as {@link SecretValue}. */
+    readonly componentOutputs?: Readonly<Record<string, Record<string, unknown>>>;
     /** The program module's exports, resolved; secrets as {@link SecretValue}. */
     readonly outputs: Record<string, unknown>;
 }
@@ -214,6 +216,15 @@ export async function runProgram(opts: {
     const monitor = settings.getMonitor() as {
         registerResource(req: MonitorRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): void;
     };
+    const componentOutputs: Record<string, Record<string, unknown>> = {};
+    const withOutputs = monitor as unknown as {
+        registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined }, cb: (err: unknown, resp?: unknown) => void): void;
+    };
+    const originalOutputs = withOutputs.registerResourceOutputs.bind(monitor);
+    withOutputs.registerResourceOutputs = (req, cb) => {
+        componentOutputs[req.getUrn()] = markSecrets(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        originalOutputs(req, cb);
+    };
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) =>
         original(req, (err, resp) => {
@@ -253,7 +264,8 @@ export async function runProgram(opts: {
     const rpcSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
     if (rpcSettings.waitForRPCs) await rpcSettings.waitForRPCs();
     resources.sort((a, b) => a.urn.localeCompare(b.urn));
-    return { resources, outputs };
+    const sortedOutputs = Object.fromEntries(Object.keys(componentOutputs).sort().map((urn) => [urn, componentOutputs[urn]]));
+    return { resources, outputs, componentOutputs: sortedOutputs };
 }
 
 async function resolveOutput(pulumi: typeof import("@pulumi/pulumi"), value: unknown): Promise<unknown> {

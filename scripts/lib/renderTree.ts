@@ -27,8 +27,17 @@ export interface ResourceSnapshot {
     readonly [field: string]: unknown;
 }
 
+/** A steps.json entry: one remote step on a host (role, strategy, re-run inputs, undo). */
+export interface StepSnapshot {
+    readonly host: string;
+    readonly name: string;
+    readonly [field: string]: unknown;
+}
+
 export interface RenderTree {
     readonly files: readonly HostFileSnapshot[];
+    /** Every host's steps (steps.json); undefined for a render made before steps.json existed. */
+    readonly steps?: readonly StepSnapshot[];
     readonly records: readonly DnsRecordOut[];
     readonly resources: readonly ResourceSnapshot[];
     readonly outputs: Readonly<Record<string, unknown>>;
@@ -56,8 +65,11 @@ export function readRenderTree(dir: string): RenderTree {
         }
         return { host: e.host, path: e.path, mode: e.mode, owner: e.owner, secret: e.secret, content };
     });
+    const stepsFile = path.join(dir, "steps.json");
+    const steps = existsSync(stepsFile) ? Object.values(readJson<Record<string, StepSnapshot[]>>(stepsFile)).flat() : undefined;
     return {
         files,
+        ...(steps ? { steps } : {}),
         records: readJson<DnsRecordOut[]>(path.join(dir, "dns", "records.json")),
         resources: readJson<ResourceSnapshot[]>(path.join(dir, "resources.json")),
         outputs: readJson<Record<string, unknown>>(path.join(dir, "outputs.json")),

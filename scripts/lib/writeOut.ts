@@ -111,6 +111,23 @@ function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsR
     };
 }
 
+/** One step of steps.json (components/render/hostPlan.ts StepRecord, without the host). */
+export type StepEntry = Record<string, unknown> & { readonly name: string; readonly host: string };
+
+/**
+ * Per host, the ordered remote steps every component registered (its `hostSteps` output): role,
+ * strategy, re-run inputs, undo. Components in URN order, each in its own run order.
+ */
+export function collectSteps(run: ProgramRun): Record<string, StepEntry[]> {
+    const byHost: Record<string, StepEntry[]> = {};
+    for (const outputs of Object.values(run.componentOutputs ?? {})) {
+        const steps = redact(outputs.hostSteps, false);
+        if (!Array.isArray(steps)) continue;
+        for (const step of steps as StepEntry[]) (byHost[step.host] ??= []).push(step);
+    }
+    return Object.fromEntries(Object.keys(byHost).sort().map((h) => [h, byHost[h]]));
+}
+
 /** Wipes and writes `<outDir>/<stack>/`; `documents` (e.g. mailu/import.yaml) go to their paths under it. */
 export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean, documents: readonly RenderDocument[] = []): string {
     const root = path.join(outDir, stack);
@@ -139,6 +156,7 @@ export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zon
         mkdirSync(path.dirname(path.join(root, d.path)), { recursive: true });
         writeFileSync(path.join(root, d.path), d.content);
     }
+    writeFileSync(path.join(root, "steps.json"), stableJson(collectSteps(run)));
     writeFileSync(path.join(root, "outputs.json"), stableJson(markedOutputs(redact(run.outputs, false) as Record<string, unknown>, runFixtureMarkers(run))));
     return root;
 }

@@ -215,7 +215,11 @@ describe("secrets stay secret (sentinel values)", () => {
 });
 
 describe("what re-runs", () => {
-    const triggersOf = (run: ProgramRun, name: string) => JSON.stringify(byName(run, name).inputs.triggers);
+    // What re-runs a step: its triggers (replace, undo-first) or its command and stdin (in-place).
+    const triggersOf = (run: ProgramRun, name: string) => {
+        const i = byName(run, name).inputs;
+        return JSON.stringify([i.triggers, plainValue(i.create), plainValue(i.stdin)]);
+    };
 
     it("re-imports only when the import YAML changes; a compose-only change restarts without re-importing", async () => {
         const a = await runDevProgram(stackInput());

@@ -51,13 +51,16 @@ describe("WkdSite in the program (dev stack)", () => {
         expect(plain(r.get("wkd-ssh")!.inputs.connection)).toMatchObject({ dialErrorLimit: -1 });
     });
 
-    it("re-runs a step exactly when its content changes: triggers are content hashes", () => {
+    it("re-runs a step exactly when its content changes: content hashes in its command or triggers, file content on stdin", () => {
         const expected = renderWkdSite(devModel());
         const r = byName(run);
-        expect(r.get("wkd-prepare")!.inputs.triggers).toEqual([sha256(expected.prepareScript)]);
+        // prepare runs in place: its hash rides in the command's first line, not in triggers.
+        expect(r.get("wkd-prepare")!.inputs.triggers).toBeUndefined();
+        expect(String(r.get("wkd-prepare")!.inputs.create).split("\n")[0]).toBe(`# homemail content sha256: ${sha256(expected.prepareScript)}`);
         const conf = expected.files.find((f) => f.path === WKD_CONF)!;
         expect(r.get("wkd-reload")!.inputs.triggers).toEqual([sha256(conf.content)]);
-        expect(r.get("wkd-file-nginx.conf")!.inputs.triggers).toEqual([sha256(conf.content)]);
+        expect(r.get("wkd-file-nginx.conf")!.inputs.stdin).toBe(conf.content);
+        expect(r.get("wkd-file-nginx.conf")!.inputs.triggers).toBeUndefined();
     });
 
     it("sends no secret: the content (stdin) and the commands are public keys and configs only", () => {

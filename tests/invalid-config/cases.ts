@@ -46,6 +46,7 @@ export const FOUNDATION_CASES: InvalidCase[] = [
     { title: "home LAN overlaps the Mailu subnet", changes: [{ key: "homemail:home", value: { ...home(), lanCidr: "192.168.203.0/24" } }], key: "homemail:home.lanCidr", mentions: "overlaps homemail:mailSubnet" },
     { title: "spoke outside the WireGuard network", changes: [{ key: "homemail:wireguard", value: { ...wg(), spokeAddress: "10.0.2.2" } }], key: "homemail:wireguard.spokeAddress", mentions: "not a host address inside" },
     { title: "hub is the network address", changes: [{ key: "homemail:wireguard", value: { ...wg(), hubAddress: "10.0.1.0" } }], key: "homemail:wireguard.hubAddress", mentions: "not a host address inside" },
+    { title: "WireGuard key epoch negative", changes: [{ key: "homemail:wireguard", value: { ...wg(), keyEpoch: -1 } }], key: "homemail:wireguard.keyEpoch", mentions: ">=0" },
     { title: "hub equals spoke", changes: [{ key: "homemail:wireguard", value: { ...wg(), hubAddress: "10.0.1.2" } }], key: "homemail:wireguard.spokeAddress", mentions: "equals" },
     { title: "WireGuard port out of range", changes: [{ key: "homemail:wireguard", value: { ...wg(), port: 70000 } }], key: "homemail:wireguard.port", mentions: "65535" },
     { title: "unknown field inside an object", changes: [{ key: "homemail:vps", value: { ...vps(), publicIP: "203.0.113.10" } }], key: "homemail:vps", mentions: 'unknown field(s) "publicIP"' },

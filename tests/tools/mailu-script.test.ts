@@ -5,7 +5,7 @@
  * rules for accounts.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
@@ -211,6 +211,52 @@ describe("homemail-mailu (host script)", () => {
             const r = h.run(["reconcile"]);
             expect(r.status).toBe(0);
             expect(r.stdout).toContain("missing user user@example.com: in the stack config but not in Mailu");
+        });
+    });
+});
+
+describe("homemail-mailu undo commands (what destroy runs)", () => {
+    it("down stops the compose project (data stays), and is a no-op once compose.yaml is gone", () => {
+        const h = host();
+        const r = h.run(["down"]);
+        expect(r.status).toBe(0);
+        expect(h.calls().some((c) => / down( |$)/.test(c) && !/-v|--volumes/.test(c))).toBe(true);
+        rmSync(path.join(h.dir, "compose.yaml"));
+        const again = h.run(["down"]);
+        expect(again.status).toBe(0);
+        expect(again.stdout).toMatch(/nothing to stop/);
+    });
+
+    describe("nonlocal-bind-restore", () => {
+        /** Runs it with a stand-in sysctl (records what it sets) and the given sysctl.d files. */
+        const restore = (files: Record<string, string>) => {
+            const h = host();
+            const root = path.dirname(h.dir);
+            const etc = path.join(root, "etc-sysctl.d");
+            const lib = path.join(root, "lib-sysctl.d");
+            const bin = path.join(root, "sysctl-bin");
+            for (const d of [etc, lib, bin]) mkdirSync(d, { recursive: true });
+            for (const [name, text] of Object.entries(files)) writeFileSync(path.join(name.startsWith("lib/") ? lib : etc, path.basename(name)), text);
+            writeFileSync(path.join(bin, "sysctl"), `#!/bin/sh\necho "$*" >> ${root}/sysctl.calls\n`, { mode: 0o755 });
+            const r = h.run(["nonlocal-bind-restore"], {
+                env: {
+                    PATH: `${bin}:${SYSTEM_PATH}`,
+                    HOMEMAIL_SYSCTL_DIRS: `${etc} ${lib}`,
+                    HOMEMAIL_SYSCTL_CONF: path.join(root, "none.conf"),
+                    HOMEMAIL_MAILU_SYSCTL_FILE: path.join(etc, "60-homemail-mailu.conf"),
+                },
+            });
+            expect(r.status).toBe(0);
+            return readFileSync(path.join(root, "sysctl.calls"), "utf8").trim();
+        };
+        const ours = { "60-homemail-mailu.conf": "net.ipv4.ip_nonlocal_bind = 1\n" };
+
+        it("sets the kernel default 0 when only homemail's file sets it", () => {
+            expect(restore(ours)).toBe("-q -w net.ipv4.ip_nonlocal_bind=0");
+        });
+        it("keeps the host's own setting (another sysctl file, /etc overriding the same name in /usr/lib)", () => {
+            expect(restore({ ...ours, "30-keepalived.conf": "net/ipv4/ip_nonlocal_bind=1\n" })).toBe("-q -w net.ipv4.ip_nonlocal_bind=1");
+            expect(restore({ ...ours, "lib/30-x.conf": "net.ipv4.ip_nonlocal_bind = 1\n", "30-x.conf": "# off here\n" })).toBe("-q -w net.ipv4.ip_nonlocal_bind=0");
         });
     });
 });

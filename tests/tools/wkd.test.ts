@@ -387,7 +387,7 @@ describeRoot("the site's host steps for real, on a private /opt (mount namespace
         expect(run("sh", [validator, path.join(work, "broken.conf")]).status).not.toBe(0); // the stand-in does check
         site.files.forEach((f, i) => {
             const file = f.validate ? { ...f, validate: `sh ${validator} {}` } : f;
-            writeFileSync(path.join(work, `install-${i}.sh`), installFileCommand(file, "root"));
+            writeFileSync(path.join(work, `install-${i}.sh`), installFileCommand(file));
             writeFileSync(path.join(work, `stdin-${i}`), f.content);
             steps.push(`sh ${work}/install-${i}.sh < ${work}/stdin-${i} > /dev/null`);
         });

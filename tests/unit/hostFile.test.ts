@@ -9,7 +9,7 @@ const me = userInfo();
 const group = execFileSync("id", ["-gn"]).toString().trim();
 
 function install(file: HostFile, stdin: string) {
-    return spawnSync("sh", ["-c", installFileCommand(file, "root")], { input: stdin, encoding: "utf8" });
+    return spawnSync("sh", ["-c", installFileCommand(file)], { input: stdin, encoding: "utf8" });
 }
 
 describe("installFileCommand", () => {
@@ -32,7 +32,7 @@ describe("installFileCommand", () => {
         expect(install(sec, "s\n").status).toBe(0);
         expect((statSync(path.dirname(sec.path)).mode & 0o777).toString(8)).toBe("700");
         // The staged file itself is never readable by others while it is written.
-        expect(installFileCommand(pub, "root")).toMatch(/umask 077\n.*mktemp/s);
+        expect(installFileCommand(pub)).toMatch(/umask 077\n.*mktemp/s);
     });
 
     it("reports unchanged content and leaves no staging files behind", () => {
@@ -53,7 +53,7 @@ describe("installFileCommand", () => {
 
     it("never puts content in the command string, and handles paths like the post's @local_only_storage", () => {
         const weird = { ...base, path: path.join(dir, "@local_only_storage", "app.conf") };
-        const cmd = installFileCommand({ ...weird, content: "TOP-SECRET-CONTENT" }, "root");
+        const cmd = installFileCommand({ ...weird, content: "TOP-SECRET-CONTENT" });
         expect(cmd).not.toContain("TOP-SECRET-CONTENT");
         expect(install(weird, "q\n").status).toBe(0);
         expect(existsSync(weird.path)).toBe(true);
@@ -65,24 +65,20 @@ describe("installFileCommand", () => {
         const r = install(bin, bytes.toString("base64"));
         expect(r.status).toBe(0);
         expect(readFileSync(bin.path)).toEqual(bytes);
-        expect(parseFileHeader(installFileCommand(bin, "root"))).toEqual({ host: "vps", path: bin.path, mode: "0644", owner: base.owner, secret: false, encoding: "base64" });
-        expect(() => installFileCommand({ ...bin, content: "not base64!" }, "root")).toThrow(/not base64/);
-    });
-
-    it("wraps the step in sudo for a non-root SSH user", () => {
-        expect(installFileCommand(base, "deploy")).toMatch(/^# homemail-file .*\nsudo -n sh -c '/);
+        expect(parseFileHeader(installFileCommand(bin))).toEqual({ host: "vps", path: bin.path, mode: "0644", owner: base.owner, secret: false, encoding: "base64" });
+        expect(() => installFileCommand({ ...bin, content: "not base64!" })).toThrow(/not base64/);
     });
 
     it("carries a header the offline render reads back", () => {
-        expect(parseFileHeader(installFileCommand({ ...base, secret: true, mode: "0600" }, "root"))).toEqual({ host: "vps", path: base.path, mode: "0600", owner: base.owner, secret: true });
+        expect(parseFileHeader(installFileCommand({ ...base, secret: true, mode: "0600" }))).toEqual({ host: "vps", path: base.path, mode: "0600", owner: base.owner, secret: true });
         expect(parseFileHeader("echo hi")).toBeUndefined();
     });
 
     it("refuses unsafe paths, a secret file readable by group or others, and placeholders in a non-secret file", () => {
-        expect(() => installFileCommand({ ...base, path: "/etc/x'; rm -rf /" }, "root")).toThrow(/not absolute\/clean/);
-        expect(() => installFileCommand({ ...base, path: "/etc/../root/x" }, "root")).toThrow(/not absolute\/clean/);
-        expect(() => installFileCommand({ ...base, secret: true, mode: "0640" }, "root")).toThrow(/group\/other/);
-        expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") }, "root")).toThrow(/not marked secret/);
+        expect(() => installFileCommand({ ...base, path: "/etc/x'; rm -rf /" })).toThrow(/not absolute\/clean/);
+        expect(() => installFileCommand({ ...base, path: "/etc/../root/x" })).toThrow(/not absolute\/clean/);
+        expect(() => installFileCommand({ ...base, secret: true, mode: "0640" })).toThrow(/group\/other/);
+        expect(() => installFileCommand({ ...base, content: secretPlaceholder("x") })).toThrow(/not marked secret/);
     });
 });
 
@@ -96,6 +92,11 @@ describe("asRoot", () => {
         // Without the `sudo -n` prefix, the shell runs exactly the original command.
         const r = spawnSync("sh", ["-c", wrapped.slice("sudo -n ".length)], { encoding: "utf8" });
         expect(r.stdout).toBe("one\ntwo\nthree\n");
+    });
+
+    it("runs a single bare word (the SSH wait) as sudo -n <word>", () => {
+        expect(asRoot("deploy", "true")).toBe("sudo -n true");
+        expect(asRoot("deploy", "true; id")).toBe("sudo -n sh -c 'true; id'");
     });
 });
 
