@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
 import { REPO_ROOT } from "../helpers/stack";
 import { Host, Lab, Netns, run, waitFor } from "./harness";
+import { withoutUnusedTables } from "./harness/hostState";
 
 const PROBE = path.join(__dirname, "harness", "tcp-probe.js");
 const WG_GO_TRACKED = path.join(__dirname, "harness", "wireguard-go-tracked.sh");
@@ -34,22 +35,6 @@ interface FileEntry {
     host: "vps" | "home";
     path: string;
     mode: string;
-}
-
-/**
- * Drops from an iptables-save dump the tables that hold nothing: only built-in chains, each with
- * policy ACCEPT, and no rule. iptables-nft creates a table on first use and offers no way to delete
- * it again (only `nft delete table` could); such a table filters nothing, so it is the same rule set.
- * Every table that holds a rule, a user chain or a non-ACCEPT policy is compared in full.
- */
-function withoutUnusedTables(save: string): string {
-    const sections = save.split(/^(?=\*)/m);
-    return sections
-        .filter((section) => {
-            const lines = section.split("\n").filter((l) => l && !l.startsWith("*") && l !== "COMMIT");
-            return !lines.every((l) => /^:\S+ ACCEPT$/.test(l));
-        })
-        .join("");
 }
 
 interface ProbeResult {
