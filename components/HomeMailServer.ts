@@ -4,8 +4,8 @@
  *
  * Steps on the home server, in order: SSH up -> host script -> preflight (Docker, compose plugin) ->
  * home firewall (what the tunnel may reach) -> non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
- * compose.yaml (validated on the host by `docker compose config`) -> `up` (re-run when any of those
- * files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
+ * compose.yaml (validated on the host by `docker compose config`) -> `up` (after `startAfter`: the
+ * tunnel, gateway and DNS; waits for the front's certificate; re-run when any of those files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
  * (report accounts Mailu has beyond the config; delete removed ones only with pruneRemoved).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -18,7 +18,7 @@ import { secretValue } from "./config/load";
 import { executePlan } from "./hostPlan";
 import type { StepRecord } from "./render/hostPlan";
 import { API_TOKEN_PLACEHOLDER, MailuModel, SECRET_KEY_PLACEHOLDER, fillImportSecrets, mailuImages, mailuUrls, pinnedMailuImages, renderMailuImport } from "./render/mailu";
-import { IMPORT_YAML_SECRET, MAILU_LIVE_ROLES, mailuImageRole, planMailu, planMailuBase, shapeDigests } from "./render/mailuPlan";
+import { IMPORT_YAML_SECRET, MAILU_LIVE_ROLES, mailuImageRole, startAfterRole, planMailu, planMailuBase, shapeDigests } from "./render/mailuPlan";
 
 /** Arguments of {@link HomeMailServer}. */
 export interface HomeMailServerArgs {
@@ -40,6 +40,13 @@ export interface HomeMailServerArgs {
      * `dns.dkimPrivateKeys` (`{ "example.com": tlsKey.privateKeyPem }`).
      */
     readonly dkimPrivateKeys: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * What must be in place before Mailu starts: its front gets its Let's Encrypt certificate by
+     * http-01 through the VPS, so the tunnel, the gateway (port 80 -> home) and the DNS records (the
+     * mail host's A record) come first. A component here means all of its children. Default: none.
+     * Example: `[wireguard, gateway, ...dns.zones]`.
+     */
+    readonly startAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -95,8 +102,9 @@ export class HomeMailServer extends pulumi.ComponentResource {
         const { secretKey, apiToken, passwords, yaml } = mailuSecrets(name, model, args.dkimPrivateKeys, this);
 
         // ---- files, up, import, reconcile ----
-        const main = executePlan(target, planMailu(model, shapeDigests(model)), {
-            live: { plan: repoDigests.apply((d) => planMailu(model, d)), roles: MAILU_LIVE_ROLES },
+        const startAfter = args.startAfter ?? [];
+        const main = executePlan(target, planMailu(model, shapeDigests(model), startAfter.length), {
+            live: { plan: repoDigests.apply((d) => planMailu(model, d, startAfter.length)), roles: MAILU_LIVE_ROLES },
             secrets: {
                 [SECRET_KEY_PLACEHOLDER]: secretKey.result,
                 ...(apiToken ? { [API_TOKEN_PLACEHOLDER]: apiToken.result } : {}),
@@ -107,6 +115,7 @@ export class HomeMailServer extends pulumi.ComponentResource {
                 "nonlocal-bind": base.commands["nonlocal-bind"],
                 firewall: base.commands.firewall,
                 ...Object.fromEntries(pulled.map((p) => [mailuImageRole(p.service), p.image])),
+                ...Object.fromEntries(startAfter.map((r, i) => [startAfterRole(i), r])),
             },
         });
         const reconcile = main.commands.reconcile;

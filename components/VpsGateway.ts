@@ -18,6 +18,7 @@ import { GatewayImages, GatewayModel, IMAGE_REPOSITORIES, pinnedImage } from "./
 import { existingTraefikRequirements } from "./render/gateway";
 import { CF_TOKEN_SECRET, GATEWAY_LIVE_ROLES, SHAPE_IMAGES, imageRole, planGateway, planGatewayBase, wantedImages } from "./render/gatewayPlan";
 import { TraefikEntrypoint, traefikEntrypoints } from "./render/traefik";
+import type { GatewayNginxImage } from "./WkdSite";
 
 /** Arguments of {@link VpsGateway}. */
 export interface VpsGatewayArgs {
@@ -62,6 +63,8 @@ export class VpsGateway extends pulumi.ComponentResource {
 
     /** Every step on the VPS, in run order (`out/<stack>/steps.json`). */
     public readonly hostSteps: pulumi.Output<StepRecord[]>;
+    /** The WKD site's nginx image as the gateway runs it (pinned), and the steps it needs first. */
+    public readonly nginxImage: GatewayNginxImage;
 
     constructor(name: string, args: VpsGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         validateArgs(args);
@@ -112,6 +115,7 @@ export class VpsGateway extends pulumi.ComponentResource {
             },
         });
 
+        this.nginxImage = { ref: digest("nginx"), preflight, pull: pulled.nginx! };
         this.entrypoints = traefikEntrypoints(m);
         this.existingTraefik = existing ? existingTraefikRequirements(m) : undefined;
         this.ready = main.commands.up.stdout;

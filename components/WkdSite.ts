@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SshTarget } from "./config/model";
 import { executePlan } from "./hostPlan";
 import type { StepRecord } from "./render/hostPlan";
-import { WKD_SSH_ROLE, planWkdSite } from "./render/wkdPlan";
+import { WKD_CONF_ROLE, WKD_GATEWAY_ROLES, WKD_SSH_ROLE, planWkdSite } from "./render/wkdPlan";
 import type { WkdRoutes, WkdSiteModel } from "./render/wkdSite";
 
 /** Arguments of {@link WkdSite}. */
@@ -34,6 +34,20 @@ export interface WkdSiteArgs {
      * Default: the site adds its own wait step, `${name}-ssh`. Example: the gateway's wait step.
      */
     readonly sshReady?: pulumi.Resource;
+    /**
+     * The gateway's nginx image: `ref`, pinned by digest as its compose service runs it, and the
+     * gateway's `preflight` and `pull` steps. The server block is checked by that image's `nginx -t`
+     * after both (Docker is there, the image is pulled). Default: the check runs `nginx:<tag>` and
+     * waits for nothing (a site deployed without the gateway). Example: `gateway.nginxImage`.
+     */
+    readonly gatewayImage?: GatewayNginxImage;
+}
+
+/** What {@link VpsGateway} tells the site about its nginx image. */
+export interface GatewayNginxImage {
+    readonly ref: pulumi.Output<string>;
+    readonly preflight: pulumi.Resource;
+    readonly pull: pulumi.Resource;
 }
 
 /** One published key: the address, the key's fingerprint and the WKD URL a sender fetches. */
@@ -57,9 +71,16 @@ export class WkdSite extends pulumi.ComponentResource {
         super("homemail:gateway:WkdSite", name, {}, opts);
         validateArgs(args);
         // Everything is decided by the pure renderer, before any child is registered.
-        const { plan, site } = planWkdSite(args.model, args.sshReady === undefined);
+        const own = args.sshReady === undefined;
+        const g = args.gatewayImage;
+        // The plan's shape with a stand-in digest; the live plan carries the one the gateway pulled.
+        const { plan, site } = planWkdSite(args.model, own, g ? "nginx@sha256:shape" : undefined);
         const executed = executePlan({ name, parent: this, ssh: args.ssh }, plan, {
-            outside: args.sshReady ? { [WKD_SSH_ROLE]: args.sshReady } : {},
+            ...(g ? { live: { plan: g.ref.apply((ref) => planWkdSite(args.model, own, ref).plan), roles: [WKD_CONF_ROLE] } } : {}),
+            outside: {
+                ...(args.sshReady ? { [WKD_SSH_ROLE]: args.sshReady } : {}),
+                ...(g ? { [WKD_GATEWAY_ROLES.preflight]: g.preflight, [WKD_GATEWAY_ROLES.nginxPull]: g.pull } : {}),
+            },
         });
         this.hostSteps = executed.records;
 

@@ -95,7 +95,7 @@ export const KEYS = {
     },
     vps: {
         encoding: "json",
-        schema: z.object({ publicIp: str, publicIpv6: str.optional(), wanInterface: str.optional(), ...sshFields }).strict(),
+        schema: z.object({ publicIp: str, publicIpv6: str.optional(), wanInterface: str.optional(), oneToOneNat: z.boolean().optional(), ...sshFields }).strict(),
         example: `pulumi config set --path homemail:vps.publicIp 203.0.113.10`,
     },
     vpsSshPrivateKey: {

@@ -60,6 +60,11 @@ export interface AddressPlan {
     readonly vpsPublicIpv6?: string;
     /** VPS interface facing the Internet (SNAT/forward rules). */
     readonly vpsWanInterface: string;
+    /**
+     * The provider maps the public IP 1:1 onto the VPS (`homemail:vps.oneToOneNat`): the IP is on no
+     * interface, so mail is SNATed to the WAN interface's own address instead of to `vpsPublicIp`.
+     */
+    readonly vpsOneToOneNat: boolean;
     /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail; no DNS record or SPF mechanism may contain it). */
     readonly homeWanIp: string;
     /** Home LAN CIDR (never routed into the tunnel). */

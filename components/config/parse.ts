@@ -94,6 +94,7 @@ function assemble(input: ConfigInput, ctx: Ctx, r: Results): Model | undefined {
             vpsPublicIp: n.vpsPublicIp,
             ...(n.vpsPublicIpv6 ? { vpsPublicIpv6: n.vpsPublicIpv6 } : {}),
             vpsWanInterface: n.vpsWanInterface,
+            vpsOneToOneNat: ctx.raw.vps?.oneToOneNat ?? false,
             homeWanIp: n.homeWanIp,
             homeLan: n.homeLan.text,
             wgNetwork: n.wgNetwork.text,

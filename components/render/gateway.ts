@@ -66,6 +66,24 @@ const file = (path: string, content: string, extra: Partial<HostFile> = {}): Hos
 
 const compose = (args: string) => `docker compose --project-directory ${GATEWAY_DIR} -f ${COMPOSE_PATH} ${args}`;
 
+/**
+ * The arguments of the gateway preflight (assets/gateway/preflight.sh, read from stdin by `bash -s`):
+ * every public port of the port table with the process that takes it, the compose project whose
+ * containers may already hold them (a re-run on a running gateway), and, with an existing Traefik,
+ * that a process named `traefik` may hold Traefik's ports.
+ */
+export function gatewayPreflightArgs(m: Pick<GatewayModel, "ports" | "gateway">): string[] {
+    const ports = [...m.ports].sort((a, b) => a.publicPort - b.publicPort).map((p) => `${p.process}:${p.publicPort}`);
+    return [
+        ...(m.gateway.firewall ? ["--firewall"] : []),
+        "--ports",
+        ports.join(","),
+        "--project",
+        COMPOSE_PROJECT,
+        ...(m.gateway.existingTraefikDynamicDir !== undefined ? ["--existing-traefik"] : []),
+    ];
+}
+
 /** The fixed commands of the gateway's remote steps (they run as root on the VPS). */
 export function gatewayCommands(withTraefik: boolean): GatewayCommands {
     return {

@@ -8,7 +8,7 @@
  * Pure: model, pinned images and script texts in, plans out.
  */
 import { CF_TOKEN_SECRET, COMPOSE_PATH, FIREWALL_SCRIPT_PATH, HAPROXY_CFG_PATH, FIREWALL_UNIT_NAME, GatewayImages, GatewayModel } from "./gatewayLayout";
-import { gatewayCommands, renderCfTokenFile, renderFirewall, renderGateway } from "./gateway";
+import { gatewayCommands, gatewayPreflightArgs, renderCfTokenFile, renderFirewall, renderGateway } from "./gateway";
 import { HostFile, sha256 } from "./hostFile";
 import { HostPlan, HostStep, PlannedFile, fileRole, pathSlug } from "./hostPlan";
 
@@ -44,12 +44,12 @@ export function planGatewayBase(m: GatewayModel, preflightScript: string): HostP
             },
             {
                 role: "preflight",
-                command: `bash -s${m.gateway.firewall ? " -- --firewall" : ""}`,
+                command: `bash -s -- ${gatewayPreflightArgs(m).join(" ")}`,
                 stdin: preflightScript,
                 rerunOn: [sha256(preflightScript)],
                 after: ["ssh"],
                 strategy: "replace",
-                undo: { kind: "nothing-to-undo", reason: "only reads the host (Docker, compose plugin, iptables)" },
+                undo: { kind: "nothing-to-undo", reason: "only reads the host (Docker, compose plugin, iptables, the public ports)" },
             },
         ],
     };
@@ -96,9 +96,12 @@ export function planGateway(m: GatewayModel, images: GatewayImages, firewallScri
     });
     if (r.traefikStatic) {
         steps.push({
+            // The static config is read at start only, and so is the Cloudflare token file (the
+            // dns-01 provider reads CF_DNS_API_TOKEN_FILE once per process): a new token needs a restart.
             role: "traefik-restart",
             command: commands.restartTraefik,
             rerunOn: [sha256(r.traefikStatic.content)],
+            rerunOnFiles: [fileRole(token)],
             after: ["up"],
             strategy: "replace",
             undo: { kind: "nothing-to-undo", reason: "restarts a running service; gateway-up's undo stops it" },

@@ -22,7 +22,7 @@
  *   hash); in update mode an unchanged plain password keeps the stored hash; list items starting with
  *   "-" mean "remove"; `dkim_key` accepts a PEM string and re-wraps it.
  */
-import { stringify } from "yaml";
+import { Document, isScalar, isSeq, stringify, visit } from "yaml";
 import type { Model } from "../config/model";
 import { pinnedImage } from "./gatewayLayout";
 import { fillTemplate, HostFile, SecretTemplate, secretHostFile, secretSlot, sha256, templateText } from "./hostFile";
@@ -388,10 +388,29 @@ export const passwordPlaceholder = (address: string) => `password:${sha256(addre
 export const dkimPlaceholder = (domain: string) => `dkim:${domain}`;
 
 /**
+ * Mailu's "replace this list" marker (core/admin/mailu/schemas.py `_patch_item`): in update mode, a list
+ * holding it replaces the stored list instead of joining it (a union). Mailu honours it only on items
+ * that already exist; on a new item it would be stored as a literal value (an alias destination
+ * "-prune-"). So `homemail-mailu import` imports twice: first without the markers (creating what is
+ * new), then as rendered (every item exists now, so every list becomes exactly the rendered one).
+ *
+ * Contract with assets/mailu/homemail-mailu.sh: every list of the import is a one-line flow sequence
+ * that starts with the marker, `["-prune-", "a@example.com"]` or `["-prune-"]`; the script drops the
+ * marker with one sed expression. A secret value cannot imitate it: inside a double-quoted scalar a
+ * `"` is always escaped.
+ */
+export const PRUNE_MARKER = "-prune-";
+/** The import's list fields (domain alternatives, alias destinations), rendered with {@link PRUNE_MARKER}. */
+const LIST_KEYS = ["alternatives", "destination"];
+
+/**
  * Domains (with their alternative domains and DKIM key), users and aliases, as Mailu's config-import
  * reads them (core/admin/mailu/schemas.py). Every string is double-quoted, so YAML 1.1 readers
  * (PyYAML) and 1.2 readers agree; secrets sit inside quotes, as slots of {@link MailuImport.template}
- * that only {@link fillImportSecrets} fills.
+ * that only {@link fillImportSecrets} fills. Every list replaces what Mailu has ({@link PRUNE_MARKER}): a destination
+ * or an alternative domain removed from the config leaves Mailu too. Every user is imported with
+ * `enabled: true`, so a user that was disabled (by hand, or by an older homemail's prune) and is
+ * listed again receives mail again.
  */
 export function renderMailuImport(model: MailuModel): MailuImport {
     const secrets: ImportSecret[] = [];
@@ -409,7 +428,8 @@ export function renderMailuImport(model: MailuModel): MailuImport {
         const alternatives = model.domains.filter((x) => x.alternativeOf === name).map((x) => x.name).sort();
         return {
             name,
-            ...(alternatives.length ? { alternatives } : {}),
+            // Always present: removing a domain's last alternative must reach Mailu too.
+            alternatives: [PRUNE_MARKER, ...alternatives],
             dkim_key: secret({ placeholder: dkimPlaceholder(name), kind: "dkim", domain: name }),
         };
     });
@@ -419,19 +439,27 @@ export function renderMailuImport(model: MailuModel): MailuImport {
             email: u.address,
             password: secret({ placeholder: passwordPlaceholder(u.address), kind: "password", address: u.address }),
             hash_password: true,
+            enabled: true,
             global_admin: u.globalAdmin,
             ...(u.displayName !== undefined ? { displayed_name: u.displayName } : {}),
             ...(u.quotaBytes !== undefined ? { quota_bytes: u.quotaBytes } : {}),
         }));
     const alias = [...model.aliases]
         .sort((x, y) => x.address.localeCompare(y.address))
-        .map((al) => ({ email: al.address, destination: [...al.destinations] }));
+        .map((al) => ({ email: al.address, destination: [PRUNE_MARKER, ...al.destinations] }));
     const head = [
         `# ${HEADER}`,
         `# Input of: flask mailu config-import --update (merge: accounts made in the admin GUI stay).`,
+        `# "${PRUNE_MARKER}" makes a list replace Mailu's; homemail-mailu imports once without the markers first.`,
         "",
     ].join("\n");
-    const yaml = head + stringify({ domain, user, alias }, YAML_OPTIONS);
+    const doc = new Document({ domain, user, alias }, YAML_OPTIONS);
+    visit(doc, {
+        Pair(_, pair) {
+            if (isScalar(pair.key) && LIST_KEYS.includes(String(pair.key.value)) && isSeq(pair.value)) pair.value.flow = true;
+        },
+    });
+    const yaml = head + doc.toString({ ...YAML_OPTIONS, flowCollectionPadding: false });
     const pieces = yaml.split(new RegExp(`${escapeRegExp(marker)}(\\d+)${escapeRegExp(marker)}`));
     const template: SecretTemplate = pieces.map((piece, i) => (i % 2 === 0 ? piece : secretSlot(secrets[Number(piece)].placeholder)));
     if (pieces.length !== 2 * secrets.length + 1) throw new Error("mailu import: a secret marker went missing in the YAML");

@@ -89,8 +89,14 @@ export function planMailuBase(model: MailuModel, script: string, firewallScript:
     };
 }
 
-/** Main plan; `after` names `preflight`, `nonlocal-bind` and the pulls ({@link mailuImageRole}) as outside resources. */
-export function planMailu(model: MailuModel, repoDigests: Readonly<Record<string, string>>): HostPlan {
+/** The outside resources Mailu's `up` waits for (tunnel, gateway, DNS: the front's first certificate needs them). */
+export const startAfterRole = (i: number) => `start-after-${i}`;
+
+/**
+ * Main plan; `after` names `preflight`, `nonlocal-bind`, the pulls ({@link mailuImageRole}) and
+ * `startAfter` outside resources ({@link startAfterRole} 0..startAfter-1) as outside resources.
+ */
+export function planMailu(model: MailuModel, repoDigests: Readonly<Record<string, string>>, startAfter = 0): HostPlan {
     const secretsEnv = removed(renderMailuSecretsEnv(model), ["preflight"]);
     const env = removed(renderMailuEnv(model), ["preflight"]);
     const accounts = removed(renderMailuAccounts(model), ["preflight"]);
@@ -108,7 +114,13 @@ export function planMailu(model: MailuModel, repoDigests: Readonly<Record<string
                 command: MAILU_COMMANDS.up,
                 rerunOn: [],
                 rerunOnFiles: [fileRole(compose), fileRole(env), fileRole(secretsEnv)],
-                after: [fileRole(compose), "nonlocal-bind", "firewall", ...mailuImages(model).map((i) => mailuImageRole(i.service))],
+                after: [
+                    fileRole(compose),
+                    "nonlocal-bind",
+                    "firewall",
+                    ...mailuImages(model).map((i) => mailuImageRole(i.service)),
+                    ...Array.from({ length: startAfter }, (_, i) => startAfterRole(i)),
+                ],
                 strategy: "in-place",
                 undo: { kind: "stop-service", command: MAILU_COMMANDS.down },
             },

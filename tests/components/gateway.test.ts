@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { ConfigInput } from "../../components/config";
 import { CF_TOKEN_PATH, COMPOSE_PATH, HAPROXY_CFG_PATH, TRAEFIK_STATIC_PATH } from "../../components/render/gatewayLayout";
 import { parseFileHeader } from "../../components/render/hostFile";
+import { isSecretValue } from "../../scripts/lib/mockEngine";
 import type { ProgramRun, RecordedResource } from "../../scripts/lib/mockEngine";
 import { runDevProgram } from "../helpers/program";
 import { stackInput, withConfig } from "../helpers/stack";
@@ -151,6 +152,22 @@ describe("VpsGateway in the program", () => {
         expect(differs("gateway-traefik-restart", "triggers")).toBe(false);
         expect(differs("gateway-haproxy-reload", "triggers")).toBe(false);
         expect(differs(fileCommand(run, TRAEFIK_STATIC_PATH)!.name, "stdin")).toBe(false);
+    });
+});
+
+describe("a new Cloudflare token", () => {
+    it("restarts Traefik (it reads the token file once per process), and nothing else re-runs but the file", async () => {
+        const a = await runGatewayProgram(stackInput(), "test-only-token-one");
+        const b = await runGatewayProgram(stackInput(), "test-only-token-two");
+        const field = (run: ProgramRun, name: string, f: "triggers" | "create" | "stdin") => JSON.stringify(byName(run, name)?.inputs[f]);
+        const restart = "gateway-traefik-restart";
+        expect(field(a, restart, "triggers")).not.toEqual(field(b, restart, "triggers"));
+        // Re-run by the hash of the file as sent, kept secret (the token never shows in a trigger).
+        const triggers = byName(a, restart)!.inputs.triggers;
+        expect(isSecretValue(triggers) || (Array.isArray(triggers) && triggers.some(isSecretValue))).toBe(true);
+        expect(JSON.stringify(triggers)).not.toContain("test-only-token-one");
+        expect(field(a, "gateway-haproxy-reload", "triggers")).toEqual(field(b, "gateway-haproxy-reload", "triggers"));
+        expect(field(a, "gateway-up", "create")).toEqual(field(b, "gateway-up", "create"));
     });
 });
 

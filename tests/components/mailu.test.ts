@@ -100,6 +100,16 @@ describe("HomeMailServer in the program (dev stack)", () => {
         expect(fw.inputs.triggers).toBeUndefined();
     });
 
+    it("starts Mailu only after the tunnel, the gateway (port 80 to home) and every DNS record are up", () => {
+        // The front's first certificate comes by http-01 through the VPS: DNS, gateway and tunnel first.
+        const deps = dependenciesOf(run, "mailu-up");
+        const needed = run.resources
+            .filter((r) => /^(wg-(hub|spoke)-up|gateway-up|gateway-firewall|wkd-reload)$/.test(r.name) || r.type === "cloudflare:index/dnsRecord:DnsRecord")
+            .map((r) => r.name);
+        expect(needed).toEqual(expect.arrayContaining(["wg-hub-up", "wg-spoke-up", "gateway-up", "dns-example.com-mail-host-mail.example.com"]));
+        expect(needed.filter((n) => !deps.has(n))).toEqual([]);
+    });
+
     it("pins every service to the digest its RemoteImage recorded", () => {
         const images = run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage" && r.urn.includes(`${COMPONENT}$`));
         const compose = String(plain(byName(run, "mailu-file-opt-homemail-mailu-compose.yaml").inputs.stdin));

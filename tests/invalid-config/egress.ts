@@ -18,5 +18,6 @@ export const EGRESS_CASES: InvalidCase[] = [
     { title: "egress fwmark 0 (no mark)", changes: egress({ fwmark: 0 }), key: "homemail:egress.fwmark", mentions: /1/ },
     { title: "egress fwmark above 31 bits", changes: egress({ fwmark: 2 ** 31 }), key: "homemail:egress.fwmark", mentions: "2147483647" },
     { title: "egress switch not a boolean", changes: egress({ enabled: "no" }), key: "homemail:egress.enabled", mentions: "boolean" },
+    { title: "vps.oneToOneNat not a boolean", changes: [{ key: "homemail:vps", value: { publicIp: "203.0.113.10", oneToOneNat: "yes" } }], key: "homemail:vps.oneToOneNat", mentions: /boolean|true/ },
     { title: "unknown egress field gets a suggestion", changes: egress({ routeTabel: 100 }), key: "homemail:egress.routeTabel", mentions: "did you mean homemail:egress.routeTable" },
 ];
