@@ -320,6 +320,61 @@ restore_sysctls() {
     done <"$originals"
 }
 
+# disable runs as root on what the state directory says, and that directory outlives this script:
+# every record must have the shape this script writes before anything is acted on, so a tampered or
+# corrupt ledger cannot make root write an arbitrary file (a sysctl key `../../etc/x`) or pass
+# arbitrary arguments to iptables or ip.
+readonly LEDGER_TABLE_PATTERN='^(raw|mangle|nat|filter)$'
+readonly LEDGER_CHAIN_PATTERN='^[A-Za-z0-9_-]{1,28}$'
+readonly LEDGER_WORDS_PATTERN='^[A-Za-z0-9_./:,=!+-]+( [A-Za-z0-9_./:,=!+-]+)*$'
+readonly LEDGER_HEX_PATTERN='^(0x[0-9a-f]+|[0-9]+)(/0x[0-9a-f]+)?$'
+# A key as a path under /proc/sys: components that never start with a dot (no `.` or `..`).
+readonly SYSCTL_KEY_PATTERN='^[a-z0-9_]+(/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$'
+readonly SYSCTL_VALUE_PATTERN='^-?[0-9]+([[:space:]]+-?[0-9]+)*$'
+
+# ledger_entry_problem FIELD...: prints why an entry is not one this script writes (nothing if it is).
+ledger_entry_problem() {
+    local kind=${1:-} a=${2:-} b=${3:-} c=${4:-}
+    case $kind in
+    sysctl) [[ $# -eq 2 && $a =~ $SYSCTL_KEY_PATTERN ]] || echo "sysctl key '$a' is not a /proc/sys name" ;;
+    iptables)
+        [[ $# -eq 4 && $a =~ $LEDGER_TABLE_PATTERN && $b =~ $LEDGER_CHAIN_PATTERN && $c =~ $LEDGER_WORDS_PATTERN ]] ||
+            { echo "iptables entry is not table, chain and rule words"; return; }
+        [[ " $c " == *" --comment $EGRESS_RULE_TAG "* ]] || echo "iptables rule does not carry homemail's comment"
+        ;;
+    ip-route) [[ $# -eq 3 && $a =~ $NUMBER_PATTERN && $b =~ $LEDGER_WORDS_PATTERN ]] || echo "ip-route entry is not a table and route words" ;;
+    ip-rule) [[ $# -eq 4 && $a =~ $NUMBER_PATTERN && $b =~ $LEDGER_HEX_PATTERN && $c =~ $NUMBER_PATTERN ]] || echo "ip-rule entry is not priority, fwmark and table" ;;
+    *) echo "unknown entry kind '$kind'" ;;
+    esac
+}
+
+# Checks the whole ledger and sysctl.orig; stops naming the first bad line, before any change.
+validate_state_records() {
+    local ledger=$1 originals=$2 line number problem key value
+    local -a fields
+    if [[ -f $ledger ]]; then
+        number=0
+        while IFS= read -r line || [[ -n $line ]]; do
+            number=$((number + 1))
+            [[ -z $line || $line == '#'* ]] && continue
+            IFS=$TAB read -r -a fields <<<"$line"
+            problem=$(ledger_entry_problem "${fields[@]}")
+            [[ -z $problem ]] || die "$ledger line $number: $problem; nothing was changed (inspect the file; remove the line only if you know what it undid)"
+        done <"$ledger"
+    fi
+    if [[ -f $originals ]]; then
+        number=0
+        while IFS= read -r line || [[ -n $line ]]; do
+            number=$((number + 1))
+            [[ -n $line ]] || continue
+            key=${line%%=*}
+            value=${line#*=}
+            [[ $line == *=* && $key =~ $SYSCTL_KEY_PATTERN && $value =~ $SYSCTL_VALUE_PATTERN ]] ||
+                die "$originals line $number: not a /proc/sys name and a number; nothing was changed"
+        done <"$originals"
+    fi
+}
+
 disable_from_ledger() {
     take_state_lock
     local ledger line
@@ -328,6 +383,7 @@ disable_from_ledger() {
         note "nothing recorded in $HOMEMAIL_STATE_DIR: egress is not enabled"
         return 0
     fi
+    validate_state_records "$ledger" "$(state_sysctls)"
     if [[ -f $ledger ]]; then
         local -a entries=()
         mapfile -t entries < <(grep -v '^#' "$ledger")

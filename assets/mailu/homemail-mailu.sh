@@ -66,10 +66,12 @@ mailu_cli() {
     compose exec -T admin flask mailu "$@"
 }
 
-# Mailu quotes offending values in its errors (Python repr: '...'). A password or a DKIM key must
-# never reach a log line, so every quoted value is masked.
+# Mailu quotes offending values in its errors (Python repr: '...', or "..." when the value holds a
+# single quote, with backslash escapes when it holds both). A password or a DKIM key must never
+# reach a log line, so every quoted value is masked, escapes included.
 redact() {
-    sed -E "s/'[^']*'/'<redacted>'/g"
+    # One left-to-right pass: whichever quote opens first owns the value up to its closing quote.
+    sed -E "s/'([^'\\\\]|\\\\.)*'|\"([^\"\\\\]|\\\\.)*\"/'<redacted>'/g"
 }
 
 cmd_preflight() {

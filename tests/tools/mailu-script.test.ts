@@ -245,6 +245,8 @@ describe("homemail-mailu (host script)", () => {
             expect(r.status).toBe(1);
             expect(r.stderr).toContain("the dry run failed; Mailu was not changed");
             expect(r.stderr).toContain("invalid dkim key '<redacted>'");
+            expect(r.stderr).toContain("user.0.password : invalid value '<redacted>'");
+            expect(r.stderr).toContain("user.1.password : invalid value '<redacted>'");
             expect(r.stderr).not.toContain("SECRET");
             expect(h.calls().filter((c) => c.includes("config-import"))).toHaveLength(1);
         });
