@@ -74,8 +74,48 @@ redact() {
     sed -E "s/'([^'\\\\]|\\\\.)*'|\"([^\"\\\\]|\\\\.)*\"/'<redacted>'/g"
 }
 
+ipv4_to_number() {
+    local a b c d
+    IFS=. read -r a b c d <<<"$1"
+    echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+# cidr_bounds A.B.C.D/N: the first and last address of the network, as numbers.
+cidr_bounds() {
+    local size first
+    size=$((1 << (32 - ${1#*/})))
+    first=$(($(ipv4_to_number "${1%/*}") & ~(size - 1) & 0xFFFFFFFF))
+    echo "$first $((first + size - 1))"
+}
+
+# Docker networks other than Mailu's own (found by its bridge name) whose IPv4 subnets overlap
+# Mailu's: Docker would refuse to create Mailu's network halfway through `up` ("Pool overlaps with
+# other one on this address space"). Prints "<network> <subnet>" lines.
+overlapping_docker_networks() {
+    local subnet=$1 bridge=$2 name other low high other_low other_high
+    read -r low high < <(cidr_bounds "$subnet")
+    while IFS= read -r name; do
+        [[ -n $name ]] || continue
+        [[ $(docker network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' "$name" 2>/dev/null) != "$bridge" ]] || continue
+        for other in $(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$name" 2>/dev/null); do
+            [[ $other =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$ ]] || continue # IPv6 pools cannot clash
+            read -r other_low other_high < <(cidr_bounds "$other")
+            if ((other_low <= high && low <= other_high)); then echo "$name $other"; fi
+        done
+    done < <(docker network ls --format '{{.Name}}' 2>/dev/null)
+}
+
+# preflight [--subnet CIDR --bridge NAME]: with Mailu's network, also checks no other Docker network
+# overlaps it.
 cmd_preflight() {
-    local problems=0 version=""
+    local problems=0 version="" subnet="" bridge=""
+    while (($# > 0)); do
+        case $1 in
+        --subnet) subnet=${2:?}; shift 2 ;;
+        --bridge) bridge=${2:?}; shift 2 ;;
+        *) die "preflight: unknown argument $1" ;;
+        esac
+    done
     problem() {
         printf 'preflight: %s\n' "$*" >&2
         problems=$((problems + 1))
@@ -96,6 +136,12 @@ cmd_preflight() {
             fi
         else
             problem "the docker compose plugin is missing: install docker-compose-plugin (Docker's repository) or docker-compose-v2 (Ubuntu)"
+        fi
+        if [[ -n $subnet ]]; then
+            local clash
+            while read -r clash; do
+                problem "Docker network ${clash% *} uses ${clash#* }, which overlaps Mailu's $subnet: set homemail:mailSubnet to a free range, or remove that network (docker network rm ${clash% *})"
+            done < <(overlapping_docker_networks "$subnet" "$bridge")
         fi
     fi
     local tool

@@ -59,11 +59,12 @@ export function planMailuBase(model: MailuModel, script: string, firewallScript:
             },
             {
                 role: "preflight",
-                command: MAILU_COMMANDS.preflight,
+                // Mailu's network too: another Docker network overlapping it would stop `up` halfway.
+                command: `${MAILU_COMMANDS.preflight} --subnet ${model.addresses.mailuSubnet} --bridge ${model.addresses.mailuBridge}`,
                 rerunOn: [sha256(script)],
                 after: [fileRole(scriptFile)],
                 strategy: "replace",
-                undo: { kind: "nothing-to-undo", reason: "only reads the host (Docker engine, compose plugin)" },
+                undo: { kind: "nothing-to-undo", reason: "only reads the host (Docker engine, compose plugin, Docker networks)" },
             },
             {
                 // In place: `enable` re-applies in one transaction (never a moment unfiltered), and a

@@ -106,6 +106,21 @@ describe("homemail-mailu (host script)", () => {
     });
 
     describe("preflight", () => {
+        describe("with Mailu's network (--subnet, --bridge)", () => {
+            const args = ["preflight", "--subnet", "192.168.203.0/24", "--bridge", "br-mailu"];
+            it("names another Docker network whose subnet overlaps Mailu's, and the key to change", () => {
+                const r = host().run(args, { env: { FAKE_NETWORKS: "bridge docker0 172.17.0.0/16;lan - 192.168.0.0/16,fd00::/64;other - 10.9.0.0/24" } });
+                expect(r.status).toBe(1);
+                expect(r.stderr).toContain("preflight: Docker network lan uses 192.168.0.0/16, which overlaps Mailu's 192.168.203.0/24: set homemail:mailSubnet to a free range, or remove that network (docker network rm lan)");
+                expect(r.stderr).not.toMatch(/network (bridge|other) /);
+            });
+            it("passes beside Docker's default pools and on a running Mailu (its own network, by bridge name)", () => {
+                const r = host().run(args, { env: { FAKE_NETWORKS: "bridge docker0 172.17.0.0/16;mailu_default br-mailu 192.168.203.0/24;edge - 192.168.204.0/24" } });
+                expect(r.stderr).toBe("");
+                expect(r.status).toBe(0);
+            });
+        });
+
         it("says which package to install when docker is missing", () => {
             const r = host().run(["preflight"], { withDocker: false });
             expect(r.status).toBe(1);
