@@ -13,6 +13,11 @@
  * - {@link waitFor} / {@link waitForAsync}: bounded polling; the async one lets background processes'
  *   piped output arrive while it waits.
  *
+ * Lab hosts for the real engine build on these: `sshHost.ts` (operator namespace, sshd hosts with
+ * a sudo user, the systemctl stand-in), `dockerHost.ts` (dockerd per host, the lab registry),
+ * `images.ts` (busybox and debootstrap images). Such hosts use {@link HostOptions} `entry:
+ * "nsenter"` (dockerd needs the machine's cgroup mounts) and `privateDirs` (/home, /root).
+ *
  * Names: `hm-<lab>-<pid>-<name>` (short: interface and namespace names stay readable). A lab run
  * first removes namespaces left by earlier runs of the same lab whose process is gone.
  *
@@ -27,7 +32,7 @@
  * ```
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -120,34 +125,90 @@ export class Netns extends Place {
 /** Directories a {@link Host} gets private copy-on-write views of. */
 const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib"];
 
+/** How a {@link Host}'s anchor enters its network namespace. */
+export type HostEntry = "ip-netns-exec" | "nsenter";
+
+export interface HostOptions {
+    /**
+     * How the anchor enters the network namespace. `"ip-netns-exec"` (default) mounts a fresh /sys
+     * of the namespace; `"nsenter"` (`nsenter --net=/run/netns/X unshare --mount`) keeps the
+     * machine's /sys with its cgroup mounts, which dockerd needs ("Devices cgroup isn't mounted"
+     * under `ip netns exec`).
+     */
+    readonly entry?: HostEntry;
+    /**
+     * Directories hidden behind empty private directories of this host (bind mounts from its scratch
+     * directory, on the machine's file system), e.g. `/home` or `/root`. Default: none.
+     */
+    readonly privateDirs?: readonly string[];
+}
+
 /**
  * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib overlays and
- * a tmpfs /run), kept alive by an anchor process that dies with the test process (it waits on a
- * pipe from us).
+ * a tmpfs /run, plus any {@link HostOptions.privateDirs}), kept alive by an anchor process that dies
+ * with the test process (it waits on a pipe from us).
  */
 export class Host extends Place {
     private anchorPid = 0;
+    private nsIds = { net: "", mnt: "" };
+    /** This host's scratch directory on the machine (overlay layers, private dirs). */
+    public root = "";
 
     /** Starts the anchor; called by {@link Lab.host}. */
-    start(root: string): void {
+    start(root: string, opts: HostOptions = {}): void {
+        this.root = root;
         const mounts = OVERLAID_DIRS.map((dir, i) => {
             const base = path.join(root, `overlay${i}`);
             for (const sub of ["upper", "work"]) mkdirSync(path.join(base, sub), { recursive: true });
             return `mount -t overlay overlay -o lowerdir=${dir},upperdir=${base}/upper,workdir=${base}/work ${dir}`;
         });
+        const binds = (opts.privateDirs ?? []).map((dir) => {
+            const src = this.privateDir(dir);
+            mkdirSync(src, { recursive: true, mode: 0o755 });
+            return `mkdir -p ${dir} && mount --bind ${src} ${dir}`;
+        });
+        const nsenter = opts.entry === "nsenter";
         const script = [
             "set -e",
             ...mounts,
+            // Our copies of the machine's /run/netns mounts would pin other labs' namespaces alive.
+            ...(nsenter ? ["umount -R -l /run/netns 2>/dev/null || true"] : []),
             "mount -t tmpfs -o mode=0755 tmpfs /run",
+            ...binds,
             `touch ${root}/ready`,
             // Wait until the test process closes our stdin (cleanup, or the test process died).
             "read -r _ || true",
         ].join("\n");
-        const anchor = this.lab.spawnTracked(["ip", "netns", "exec", this.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script], {}, true);
+        const enterNet = nsenter ? ["nsenter", `--net=/run/netns/${this.ns}`] : ["ip", "netns", "exec", this.ns];
+        const anchor = this.lab.spawnTracked([...enterNet, "unshare", "--mount", "--propagation", "private", "sh", "-c", script], {}, true);
         this.anchorPid = anchor.pid;
         // A file, not the anchor's stdout: our waits are synchronous, so no stdout event arrives meanwhile.
         waitFor(() => existsSync(path.join(root, "ready")) || !alive(anchor.pid), 10_000, `host ${this.name}: mount namespace did not come up`);
-        if (!existsSync(path.join(root, "ready"))) throw new Error(`host ${this.name}: mount namespace setup failed`);
+        if (!existsSync(path.join(root, "ready"))) throw new Error(`host ${this.name}: mount namespace setup failed: ${anchor.output()}`);
+        this.nsIds = { net: nsId(anchor.pid, "net"), mnt: nsId(anchor.pid, "mnt") };
+    }
+
+    /** The machine path behind one of {@link HostOptions.privateDirs} (e.g. `/home` -> `<root>/private_home`). */
+    privateDir(dir: string): string {
+        return path.join(this.root, `private${dir.replace(/\//g, "_")}`);
+    }
+
+    /** PID of the process that holds this host's mount namespace. */
+    get anchor(): number {
+        return this.anchorPid;
+    }
+
+    /**
+     * PIDs of every process in this host's network or mount namespace (daemons a daemon started,
+     * e.g. containerd and its shims), the anchor excluded.
+     */
+    processes(): number[] {
+        const { net, mnt } = this.nsIds;
+        if (!net) return [];
+        return readdirSync("/proc")
+            .filter((d) => /^\d+$/.test(d) && Number(d) !== this.anchorPid && Number(d) !== process.pid)
+            .filter((d) => nsId(d, "net") === net || nsId(d, "mnt") === mnt)
+            .map(Number);
     }
 
     protected enter(): string[] {
@@ -196,6 +257,8 @@ export class Lab {
     private readonly namespaces: string[] = [];
     private readonly processes: Background[] = [];
     private readonly extraPids = new Set<number>();
+    private readonly hosts: Host[] = [];
+    private readonly cleanups: (() => void)[] = [];
     private linkCount = 0;
 
     constructor(tag: string) {
@@ -205,13 +268,28 @@ export class Lab {
         this.dir = mkdtempSync(path.join(tmpdir(), `${this.prefix}-`));
     }
 
-    /** Removes namespaces `hm-<tag>-<pid>-*` whose pid is no longer running (an earlier crashed run). */
+    /**
+     * Removes what earlier runs of this tag left when their test process died (a crash, SIGKILL):
+     * by PID, every process in their cgroups (a dockerd's containers) and in their namespaces
+     * (daemons, shims); then the namespaces `hm-<tag>-<pid>-*`, the cgroups and the scratch dirs.
+     */
     static removeStale(tag: string): void {
-        const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
-        for (const line of list.split("\n")) {
-            const m = new RegExp(`^(hm-${tag}-(\\d+)-\\S+)`).exec(line);
-            if (m && !existsSync(`/proc/${m[2]}`)) run(["ip", "netns", "delete", m[1]], { allowFailure: true });
+        const staleName = new RegExp(`^hm-${tag}-(\\d+)-`);
+        const isStale = (name: string) => {
+            const m = staleName.exec(name);
+            return m !== null && !existsSync(`/proc/${m[1]}`);
+        };
+        for (const dir of cgroupRoots().flatMap((root) => readdirSync(root).filter(isStale).map((d) => path.join(root, d)))) {
+            for (const pid of cgroupTasks(dir)) killAndWait(pid);
+            removeCgroupTree(dir);
         }
+        const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
+        for (const ns of list.split("\n").map((l) => l.split(" ")[0]).filter(isStale)) {
+            const pids = run(["ip", "netns", "pids", ns], { allowFailure: true }).stdout.split(/\s+/).filter(Boolean);
+            for (const pid of pids) killAndWait(Number(pid));
+            run(["ip", "netns", "delete", ns], { allowFailure: true });
+        }
+        for (const d of readdirSync(tmpdir()).filter(isStale)) rmSync(path.join(tmpdir(), d), { recursive: true, force: true });
     }
 
     /** Creates a network namespace with loopback up. */
@@ -221,12 +299,13 @@ export class Lab {
     }
 
     /** Creates a network namespace with its own mount namespace (see {@link Host}). */
-    host(name: string): Host {
+    host(name: string, opts: HostOptions = {}): Host {
         const ns = this.createNs(name);
         const host = new Host(this, ns, name);
         const root = path.join(this.dir, name);
         mkdirSync(root, { recursive: true });
-        host.start(root);
+        this.hosts.push(host);
+        host.start(root, opts);
         return host;
     }
 
@@ -283,8 +362,25 @@ export class Lab {
         this.extraPids.delete(pid);
     }
 
+    /**
+     * Registers a step for {@link cleanup}, run before the tracked processes are killed, in reverse
+     * order of registration (e.g. stop containers through their engine). A failing step is logged
+     * and the rest still run.
+     */
+    onCleanup(fn: () => void): void {
+        this.cleanups.push(fn);
+    }
+
     /** Removes everything this lab created. Safe to call twice and after partial setup. */
     cleanup(): void {
+        for (const fn of this.cleanups.reverse()) {
+            try {
+                fn();
+            } catch (err) {
+                process.stderr.write(`lab cleanup step failed (continuing): ${String(err)}\n`);
+            }
+        }
+        this.cleanups.length = 0;
         for (const pid of this.extraPids) killAndWait(pid);
         this.extraPids.clear();
         for (const bg of this.processes.reverse()) {
@@ -292,6 +388,9 @@ export class Lab {
             killAndWait(bg.pid, true);
         }
         this.processes.length = 0;
+        // Whatever a daemon left in a host's namespaces (e.g. a containerd-shim), by PID.
+        for (const host of this.hosts) for (const pid of host.processes()) killAndWait(pid);
+        this.hosts.length = 0;
         for (const ns of this.namespaces.reverse()) run(["ip", "netns", "delete", ns], { allowFailure: true });
         this.namespaces.length = 0;
         if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
@@ -301,6 +400,56 @@ export class Lab {
     leftovers(): string[] {
         const list = run(["ip", "netns", "list"], { allowFailure: true }).stdout;
         return list.split("\n").filter((l) => l.startsWith(`${this.prefix}-`));
+    }
+}
+
+/** Directories of the machine's cgroup hierarchies (each v1 controller, or the v2 root). */
+export function cgroupRoots(): string[] {
+    const base = "/sys/fs/cgroup";
+    if (!existsSync(base)) return [];
+    if (existsSync(path.join(base, "cgroup.controllers"))) return [base];
+    return readdirSync(base, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(base, e.name));
+}
+
+/** `parent` (e.g. `/hm-dkr-123-vps`) in every cgroup hierarchy where it exists. */
+export function cgroupDirs(parent: string): string[] {
+    return cgroupRoots()
+        .map((root) => path.join(root, parent))
+        .filter((d) => existsSync(d));
+}
+
+/** PIDs in a cgroup and all its children. */
+function cgroupTasks(dir: string): number[] {
+    const own = (() => {
+        try {
+            return readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+        } catch {
+            return [];
+        }
+    })();
+    const children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+    return [...own, ...children.flatMap((e) => cgroupTasks(path.join(dir, e.name)))];
+}
+
+/** Removes a cgroup directory and its children, bottom-up (only empty cgroups can go). */
+export function removeCgroupTree(dir: string): void {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
+    try {
+        rmdirSync(dir);
+    } catch {
+        /* still busy: the leak checks report it */
+    }
+}
+
+/** The namespace identity (`net:[4026...]`) of a process, "" when it is gone. */
+function nsId(pid: number | string, kind: "net" | "mnt"): string {
+    try {
+        return readlinkSync(`/proc/${pid}/ns/${kind}`);
+    } catch {
+        return "";
     }
 }
 
