@@ -5,8 +5,10 @@
  * destroy, with a file backend and a private HOME and PULUMI_HOME.
  *
  * Proves: the command really ran on the lab host as its SSH user under sudo (a marker file in the
- * host's private /var/lib, absent from the machine's), the second up and the preview change nothing,
- * destroy runs the delete command (the marker is gone) and leaves an empty stack.
+ * host's private /var/lib, absent from the machine's), the SSH key is not in the state in clear, the
+ * second up and the preview change nothing and run nothing; a trigger change replaces with the
+ * engine's default order (new create, then old delete: on one host path the old delete undoes the
+ * new create, which mocks cannot show); destroy runs the delete command and leaves an empty stack.
  *
  * Tools come from tests/real/tools/build.sh (the cache outside the repo). Root only; locally a
  * missing tool skips with the command that builds it, in CI (CI=true) it fails.
@@ -24,6 +26,8 @@ const TOOLS = ["pulumi", "pulumi-language-nodejs"] as const;
 const missing = TOOLS.filter((t) => !existsSync(path.join(toolsCache, "bin", t)));
 const COMMAND_PLUGIN_VERSION = JSON.parse(readFileSync(path.join(repo, "node_modules/@pulumi/command/package.json"), "utf8")).version as string;
 const MARKER = "/var/lib/homemail-smoke/marker";
+/** Every create and delete appends a line here, so the order the engine ran them in shows. */
+const LOG = "/var/lib/homemail-smoke/log";
 
 if (isRoot && missing.length > 0) {
     const why = `real-run tools missing from ${toolsCache}/bin: ${missing.join(", ")}; run tests/real/tools/build.sh`;
@@ -40,22 +44,25 @@ const program = `"use strict";
 const pulumi = require("@pulumi/pulumi");
 const command = require("@pulumi/command");
 const cfg = new pulumi.Config();
+const marker = cfg.require("marker");
 const smoke = new command.remote.Command("smoke", {
     connection: { host: cfg.require("host"), user: cfg.require("user"), privateKey: cfg.requireSecret("privateKey") },
-    create: "sudo -n install -D -m 0644 /dev/stdin ${MARKER} && id -un",
-    delete: "sudo -n rm -f ${MARKER}",
-    stdin: cfg.require("marker"),
-    triggers: [cfg.require("marker")],
+    create: "sudo -n install -D -m 0644 /dev/stdin ${MARKER} && echo 'create " + marker + "' | sudo -n tee -a ${LOG} >/dev/null && id -un",
+    delete: "echo 'delete " + marker + "' | sudo -n tee -a ${LOG} >/dev/null && sudo -n rm -f ${MARKER}",
+    stdin: marker,
+    triggers: [marker],
 });
 exports.ranAs = smoke.stdout;
 `;
 
-(isRoot && missing.length === 0 ? describeRoot : describe.skip)("real run: one remote Command through up, no-op preview/up, destroy", () => {
+(isRoot && missing.length === 0 ? describeRoot : describe.skip)("real run: one remote Command through up, no-op preview/up, a replace, destroy", () => {
     let lab: Lab;
     let vps: SshHost;
     let op: Operator;
     let work: string;
-    const marker = `smoke ${process.pid}`;
+    const marker = `smoke-${process.pid}`;
+    const edited = `${marker}-edited`;
+    const log = () => vps.host.run(["cat", LOG]).stdout.trim().split("\n");
     const times: Record<string, number> = {};
 
     /** Runs the Go-built CLI in the operator namespace with the engine environment; returns its result. */
@@ -137,12 +144,25 @@ exports.ranAs = smoke.stdout;
         pulumi(["preview", "--expect-no-changes"]);
         pulumi(["up", "--yes", "--expect-no-changes"]);
         expect(vps.host.run(["test", "-e", MARKER], { allowFailure: true }).status).not.toBe(0);
-        vps.host.run(["sh", "-c", `printf '%s' '${marker}' > ${MARKER}`]);
+        expect(log()).toEqual([`create ${marker}`]);
+    });
+
+    it("a trigger change replaces, and the engine runs the new create before the old delete", () => {
+        pulumi(["config", "set", "marker", edited]);
+        const preview = pulumi(["preview", "--diff"]).stdout;
+        expect(preview).toMatch(/\+-\s*command:remote:Command/);
+        pulumi(["up", "--yes", "--skip-preview"]);
+        expect(log()).toEqual([`create ${marker}`, `create ${edited}`, `delete ${marker}`]);
+        // Create-before-delete on one path: the old delete removed what the new create wrote.
+        // A component that replaces host files this way must use deleteBeforeReplace.
+        expect(vps.host.run(["test", "-e", MARKER], { allowFailure: true }).status).not.toBe(0);
     });
 
     it("pulumi destroy runs the delete command and leaves an empty stack", () => {
+        vps.host.run(["sh", "-c", `printf '%s' '${edited}' > ${MARKER}`]);
         pulumi(["destroy", "--yes"]);
         expect(vps.host.run(["test", "-e", MARKER], { allowFailure: true }).status).not.toBe(0);
+        expect(log().at(-1)).toBe(`delete ${edited}`);
         const resources = JSON.parse(pulumi(["stack", "export"]).stdout).deployment.resources ?? [];
         expect(resources).toEqual([]);
     });
