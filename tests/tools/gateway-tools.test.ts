@@ -4,7 +4,8 @@
  * off as the schema itself requires), Debian's `haproxy -c`, shellcheck on the host scripts, and the
  * preflight script's verdicts with stand-in `docker` binaries.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { systemPathWithout } from "../helpers/pathWithout";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -90,6 +91,9 @@ describe("gateway host scripts", () => {
         const bin = mkdtempSync(path.join(tmpdir(), "hm-preflight-"));
         afterAll(() => rmSync(bin, { recursive: true, force: true }));
         const script = path.join(REPO_ROOT, "assets", "gateway", "preflight.sh");
+        // The system's commands without the ones preflight looks for: this machine may have them
+        // (the real-run lab installs Docker); each test adds the stand-ins it wants in front.
+        const bare = systemPathWithout(["docker", "iptables"], bin);
         /** A stand-in `docker` that reports the given versions (empty: that part is missing). */
         const fakeDocker = (server: string, compose: string) => {
             const dir = mkdtempSync(path.join(bin, "d-"));
@@ -101,8 +105,7 @@ describe("gateway host scripts", () => {
             return dir;
         };
         const run = (dirs: string[], args: string[] = []) => {
-            const basic = execFileSync("sh", ["-c", "dirname $(command -v bash); dirname $(command -v sort); dirname $(command -v head)"]).toString().trim().split("\n");
-            return spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, ...new Set(basic)].join(":") } });
+            return spawnSync("bash", [script, ...args], { encoding: "utf8", env: { PATH: [...dirs, bare].join(":") } });
         };
 
         it("passes with a recent Docker Engine and compose plugin", () => {

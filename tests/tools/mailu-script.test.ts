@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
+import { systemPathWithout } from "../helpers/pathWithout";
 
 const SCRIPT = path.join(REPO_ROOT, "assets/mailu/homemail-mailu.sh");
 const FAKE_DOCKER = path.join(REPO_ROOT, "tests/fixtures/mailu/fake-docker");
@@ -30,8 +31,7 @@ function host(): Host {
     for (const d of [dir, fake, bin]) mkdirSync(d, { recursive: true });
     copyFileSync(FAKE_DOCKER, path.join(bin, "docker"));
     writeFileSync(path.join(dir, "compose.yaml"), "name: mailu\n");
-    const emptyBin = path.join(root, "nodocker");
-    mkdirSync(emptyBin);
+    const noDockerPath = systemPathWithout(["docker"], root);
     return {
         dir,
         fake,
@@ -40,7 +40,7 @@ function host(): Host {
                 input: opts.stdin ?? "",
                 encoding: "utf8",
                 env: {
-                    PATH: `${opts.withDocker === false ? emptyBin : bin}:${SYSTEM_PATH}`,
+                    PATH: opts.withDocker === false ? noDockerPath : `${bin}:${SYSTEM_PATH}`,
                     HOMEMAIL_MAILU_DIR: dir,
                     HOMEMAIL_SMTP_EGRESS: path.join(root, "no-egress-script"),
                     FAKE_DOCKER_DIR: fake,
