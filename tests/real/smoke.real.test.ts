@@ -13,7 +13,7 @@
  * Tools come from tests/real/tools/build.sh (the cache outside the repo). Root only; locally a
  * missing tool skips with the command that builds it, in CI (CI=true) it fails.
  */
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 import { describeRoot, isRoot } from "../helpers/root";
@@ -92,7 +92,8 @@ exports.ranAs = smoke.stdout;
         // The operator's /root is private: the tools go next to the project (hard links, else copies).
         mkdirSync(path.join(work, "bin"));
         for (const tool of TOOLS) {
-            const from = path.join(toolsCache, "bin", tool);
+            // bin/ holds symlinks into builds/: link the file itself (link() does not follow them).
+            const from = realpathSync(path.join(toolsCache, "bin", tool));
             const to = path.join(work, "bin", tool);
             try {
                 linkSync(from, to);
