@@ -14,7 +14,7 @@ import { WkdSite } from "./components/WkdSite";
 
 const model = loadModel();
 
-// Data flows DNS -> WireGuard -> WKD -> gateway -> Mailu; each block exports its stack outputs.
+// Data flows DNS -> WireGuard -> gateway -> WKD -> Mailu; each block exports its stack outputs.
 
 // ---- DNS: one DnsZone per Cloudflare zone; the ACME dns-01 token for the gateway ----
 /** The zones, and the DKIM private keys (secret PEM, by main domain) for HomeMailServer. */
@@ -44,19 +44,23 @@ const wireguard = new WireguardLink("wg", {
     model: { addresses: model.addresses, egress: model.egress },
     hubSsh: model.vps.ssh,
     spokeSsh: model.home.ssh,
+    keyEpoch: model.wireguard.keyEpoch,
 });
 /** WireGuard public keys as the hosts reported them (the private keys never left the hosts). */
 export const wireguardPublicKeys = { hub: wireguard.hubPublicKey, spoke: wireguard.spokePublicKey };
-
-// ---- WKD + MTA-STS site ----
-/** OpenPGP Web Key Directory + MTA-STS policy site on the VPS (routes and compose service for the gateway). */
-const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh });
 
 // ---- gateway: Traefik (TLS passthrough + PROXY v2), HAProxy for :25, WKD nginx, host firewall ----
 const gateway = new VpsGateway("gateway", {
     model,
     cfDnsApiToken: acmeDnsToken.token,
 });
+
+// ---- WKD + MTA-STS site ----
+/**
+ * OpenPGP Web Key Directory + MTA-STS policy site on the VPS, served by the gateway's nginx: its
+ * config check runs that pinned image, after the gateway's preflight and pull.
+ */
+const wkd = new WkdSite("wkd", { model, ssh: model.vps.ssh, gatewayImage: gateway.nginxImage });
 /** Each gateway image as it runs: `repository:tag@sha256:<digest pulled at deploy>`. */
 export const gatewayImages = gateway.images;
 /** Traefik entrypoints of homemail's routes (an existing Traefik must define the same). */
@@ -65,7 +69,13 @@ export const gatewayEntrypoints = gateway.entrypoints;
 export const gatewayExistingTraefik = gateway.existingTraefik ?? null;
 
 // ---- mail server: Mailu 2024.06 at home ----
-const mail = new HomeMailServer("mailu", { model, ssh: model.home.ssh, dkimPrivateKeys: dns.dkimPrivateKeys });
+// Mailu starts after the tunnel, the gateway and DNS: its certificate comes by http-01 through the VPS.
+const mail = new HomeMailServer("mailu", {
+    model,
+    ssh: model.home.ssh,
+    dkimPrivateKeys: dns.dkimPrivateKeys,
+    startAfter: [wireguard, gateway, wkd, ...dns.zones],
+});
 /** Every mailbox's password (address -> password); read with `pulumi stack output --show-secrets`. */
 export const mailUserPasswords = mail.userPasswords;
 export const mailAdminUrl = mail.adminUrl;

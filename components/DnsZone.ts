@@ -100,8 +100,10 @@ export class DnsZone extends pulumi.ComponentResource {
                     break;
                 }
                 case "SRV":
-                    // Cloudflare requires priority inside data for SRV (the top-level one is MX/URI's).
-                    recordArgs = { ...base, type: "SRV", data: { priority: d.priority, weight: d.weight, port: d.port, target: d.target } };
+                    // Cloudflare requires priority inside data for SRV, and its API also returns it at the top
+                    // level: sent only inside data, the provider shows a diff on every run
+                    // (terraform-provider-cloudflare #6684). So both, from the same value.
+                    recordArgs = { ...base, type: "SRV", priority: d.priority, data: { priority: d.priority, weight: d.weight, port: d.port, target: d.target } };
                     break;
                 case "CAA":
                     recordArgs = { ...base, type: "CAA", data: { flags: d.flags, tag: d.tag, value: d.value } };

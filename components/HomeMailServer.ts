@@ -3,38 +3,22 @@
  * by digest, and domains, users, aliases and DKIM keys imported from the stack config.
  *
  * Steps on the home server, in order: SSH up -> host script -> preflight (Docker, compose plugin) ->
- * non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
- * compose.yaml (validated on the host by `docker compose config`) -> `up` (re-run when any of those
- * files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
+ * home firewall (what the tunnel may reach) -> non-local bind sysctl -> images pulled (digests recorded) -> secret env, mailu.env, accounts list ->
+ * compose.yaml (validated on the host by `docker compose config`) -> `up` (after `startAfter`: the
+ * tunnel, gateway and DNS; waits for the front's certificate; re-run when any of those files changes) -> config-import (dry run, then --update; re-run when its YAML changes) -> reconcile
  * (report accounts Mailu has beyond the config; delete removed ones only with pruneRemoved).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { readAsset } from "./assets";
+import { dockerSshOptions } from "./knownHosts";
 import type { SshTarget } from "./config/model";
 import { secretValue } from "./config/load";
-import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
-import { asRoot, HostFile, sha256 } from "./render/hostFile";
-import {
-    API_TOKEN_PLACEHOLDER,
-    MAILU_COMMANDS,
-    MAILU_COMPOSE_PATH,
-    MAILU_SCRIPT_PATH,
-    MailuModel,
-    SECRET_KEY_PLACEHOLDER,
-    fillImportSecrets,
-    mailuImages,
-    mailuUrls,
-    pinnedMailuImages,
-    renderMailuAccounts,
-    renderMailuCompose,
-    renderMailuEnv,
-    renderMailuImport,
-    renderMailuSecretsEnv,
-    renderNonlocalBind,
-} from "./render/mailu";
+import { executePlan } from "./hostPlan";
+import type { StepRecord } from "./render/hostPlan";
+import { API_TOKEN_PLACEHOLDER, MailuModel, SECRET_KEY_PLACEHOLDER, fillImportSecrets, mailuImages, mailuUrls, pinnedMailuImages, renderMailuImport } from "./render/mailu";
+import { IMPORT_YAML_SECRET, MAILU_LIVE_ROLES, mailuImageRole, startAfterRole, planMailu, planMailuBase, shapeDigests } from "./render/mailuPlan";
 
 /** Arguments of {@link HomeMailServer}. */
 export interface HomeMailServerArgs {
@@ -56,6 +40,13 @@ export interface HomeMailServerArgs {
      * `dns.dkimPrivateKeys` (`{ "example.com": tlsKey.privateKeyPem }`).
      */
     readonly dkimPrivateKeys: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * What must be in place before Mailu starts: its front gets its Let's Encrypt certificate by
+     * http-01 through the VPS, so the tunnel, the gateway (port 80 -> home) and the DNS records (the
+     * mail host's A record) come first. A component here means all of its children. Default: none.
+     * Example: `[wireguard, gateway, ...dns.zones]`.
+     */
+    readonly startAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -78,36 +69,27 @@ export class HomeMailServer extends pulumi.ComponentResource {
     public readonly accountsReport: pulumi.Output<string>;
     /** Mailu's REST API token (secret), or undefined when `homemail:mailu.api` is false. */
     public readonly apiToken: pulumi.Output<string | undefined>;
+    /** Every step on the home server, in run order (`out/<stack>/steps.json`). */
+    public readonly hostSteps: pulumi.Output<StepRecord[]>;
 
     constructor(name: string, args: HomeMailServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateArgs(args);
         super("homemail:mail:HomeMailServer", name, {}, opts);
         const { model, ssh } = args;
-        const step = (role: string, create: string, extra: Partial<command.remote.CommandArgs>, dependsOn: pulumi.Resource[]) =>
-            new command.remote.Command(
-                `${name}-${role}`,
-                { connection: sshConnection(ssh), create: asRoot(ssh.user, create), ...extra },
-                { parent: this, dependsOn },
-            );
-        const push = (file: HostFile | pulumi.Output<HostFile>, path: string, dependsOn: pulumi.Resource[], secrets?: Record<string, pulumi.Input<string>>) =>
-            pushHostFile(`${name}-file-${pathSlug(path)}`, file, { parent: this, ssh, dependsOn, secrets });
+        const target = { name, parent: this, ssh };
 
         // ---- host: script, preflight, non-local bind ----
-        const sshUp = waitForSsh(`${name}-ssh`, ssh, this);
-        const script: HostFile = { host: "home", path: MAILU_SCRIPT_PATH, mode: "0755", owner: "root:root", content: readAsset("mailu/homemail-mailu.sh"), secret: false, validate: "bash -n {}" };
-        const scriptFile = push(script, script.path, [sshUp]);
-        const preflight = step("preflight", MAILU_COMMANDS.preflight, { triggers: [sha256(script.content)] }, [scriptFile]);
-        const sysctl = renderNonlocalBind(model);
-        const sysctlFile = push(sysctl, sysctl.path, [preflight]);
-        const nonlocalBind = step("nonlocal-bind", MAILU_COMMANDS.applySysctl, { triggers: [sha256(sysctl.content)] }, [sysctlFile]);
+        const base = executePlan(target, planMailuBase(model, readAsset("mailu/homemail-mailu.sh"), readAsset("home-firewall/firewall.sh")));
+        const preflight = base.commands.preflight;
 
         // ---- images, pulled on the home server through Docker over SSH; digests recorded ----
         const provider = new docker.Provider(
             `${name}-docker`,
-            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"] },
+            { host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`, sshOpts: dockerSshOptions(ssh) },
             { parent: this },
         );
         const pulled = mailuImages(model).map(({ service, ref }) => ({
+            service,
             ref,
             image: new docker.RemoteImage(
                 `${name}-image-${service}`,
@@ -117,61 +99,27 @@ export class HomeMailServer extends pulumi.ComponentResource {
         }));
         const repoDigests = pulumi.all(pulled.map((p) => p.image.repoDigest)).apply((ds) => Object.fromEntries(pulled.map((p, i) => [p.ref, ds[i]])));
 
-        // ---- secrets ----
-        const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 32, special: false }, { parent: this });
-        const apiToken = model.mailu.api
-            ? new random.RandomPassword(`${name}-api-token`, { length: 40, special: false }, { parent: this })
-            : undefined;
-        const passwords: Record<string, pulumi.Output<string>> = {};
-        for (const u of model.users) {
-            passwords[u.address] =
-                u.password.source === "config"
-                    ? secretValue(u.password.ref)
-                    : new random.RandomPassword(`${name}-password-${u.address}`, { length: 24, special: false }, { parent: this }).result;
-        }
+        const { secretKey, apiToken, passwords, yaml } = mailuSecrets(name, model, args.dkimPrivateKeys, this);
 
-        // ---- files ----
-        const secretsEnv = renderMailuSecretsEnv(model);
-        const secretValues: Record<string, pulumi.Input<string>> = {
-            [SECRET_KEY_PLACEHOLDER]: secretKey.result,
-            ...(apiToken ? { [API_TOKEN_PLACEHOLDER]: apiToken.result } : {}),
-        };
-        const secretsEnvFile = push(secretsEnv, secretsEnv.path, [preflight], secretValues);
-        const env = renderMailuEnv(model);
-        const envFile = push(env, env.path, [preflight]);
-        const accounts = renderMailuAccounts(model);
-        const accountsFile = push(accounts, accounts.path, [preflight]);
-        const compose = repoDigests.apply((d) => renderMailuCompose(model, d));
-        // After the env files: `docker compose config` on the staged file reads them.
-        const composeFile = push(compose, MAILU_COMPOSE_PATH, [secretsEnvFile, envFile]);
-
-        // ---- start: re-run whenever a file the project reads changes (hash of what was sent) ----
-        const up = step(
-            "up",
-            MAILU_COMMANDS.up,
-            { triggers: [composeFile, envFile, secretsEnvFile].map((f) => f.stdin.apply((s) => sha256(s ?? ""))) },
-            [composeFile, nonlocalBind, ...pulled.map((p) => p.image)],
-        );
-
-        // ---- domains, users, aliases, DKIM keys: config-import through stdin ----
-        const imp = renderMailuImport(model);
-        const importValues = imp.secrets.map((s) =>
-            s.kind === "password" ? passwords[s.address] : pulumi.output(args.dkimPrivateKeys[s.domain]),
-        );
-        const yaml = pulumi.secret(
-            pulumi.all(importValues).apply((vs) => fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s, i) => [s.placeholder, vs[i]])))),
-        );
-        // The hash of the YAML with placeholders sits in the command (plain: a redacted preview shows
-        // that domains, users or aliases changed; a change re-runs the import); the hash of the filled
-        // YAML is the trigger (secret: a new password or DKIM key re-runs it too).
-        const importCommand = `# import YAML without secrets: sha256 ${sha256(imp.content)}\n${MAILU_COMMANDS.import}`;
-        const importStep = step("import", importCommand, { stdin: yaml, triggers: [yaml.apply((y) => sha256(y))] }, [up]);
-        const reconcile = step(
-            "reconcile",
-            MAILU_COMMANDS.reconcile(model.mailu.pruneRemoved),
-            { triggers: [sha256(accounts.content), String(model.mailu.pruneRemoved)] },
-            [importStep, accountsFile],
-        );
+        // ---- files, up, import, reconcile ----
+        const startAfter = args.startAfter ?? [];
+        const main = executePlan(target, planMailu(model, shapeDigests(model), startAfter.length), {
+            live: { plan: repoDigests.apply((d) => planMailu(model, d, startAfter.length)), roles: MAILU_LIVE_ROLES },
+            secrets: {
+                [SECRET_KEY_PLACEHOLDER]: secretKey.result,
+                ...(apiToken ? { [API_TOKEN_PLACEHOLDER]: apiToken.result } : {}),
+                [IMPORT_YAML_SECRET]: yaml,
+            },
+            outside: {
+                preflight,
+                "nonlocal-bind": base.commands["nonlocal-bind"],
+                firewall: base.commands.firewall,
+                ...Object.fromEntries(pulled.map((p) => [mailuImageRole(p.service), p.image])),
+                ...Object.fromEntries(startAfter.map((r, i) => [startAfterRole(i), r])),
+            },
+        });
+        const reconcile = main.commands.reconcile;
+        this.hostSteps = pulumi.all([base.records, main.records]).apply((lists) => lists.flat());
 
         const urls = mailuUrls(model);
         this.userPasswords = pulumi.secret(
@@ -189,10 +137,31 @@ export class HomeMailServer extends pulumi.ComponentResource {
             images: this.images,
             accountsReport: this.accountsReport,
             apiToken: this.apiToken,
+            hostSteps: this.hostSteps,
         });
     }
 }
 
+
+/** Mailu's generated secrets, every mailbox's password, and the config-import YAML with them filled in (secret). */
+function mailuSecrets(name: string, model: MailuModel, dkimPrivateKeys: HomeMailServerArgs["dkimPrivateKeys"], parent: pulumi.Resource) {
+    const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 32, special: false }, { parent });
+    const apiToken = model.mailu.api ? new random.RandomPassword(`${name}-api-token`, { length: 40, special: false }, { parent }) : undefined;
+    const passwords: Record<string, pulumi.Output<string>> = {};
+    for (const u of model.users) {
+        passwords[u.address] =
+            u.password.source === "config"
+                ? secretValue(u.password.ref)
+                : new random.RandomPassword(`${name}-password-${u.address}`, { length: 24, special: false }, { parent }).result;
+    }
+    // Domains, users, aliases, DKIM keys: the config-import YAML, secrets filled in.
+    const imp = renderMailuImport(model);
+    const importValues = imp.secrets.map((s) => (s.kind === "password" ? passwords[s.address] : pulumi.output(dkimPrivateKeys[s.domain])));
+    const yaml = pulumi.secret(
+        pulumi.all(importValues).apply((vs) => fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s, i) => [s.placeholder, vs[i]])))),
+    );
+    return { secretKey, apiToken, passwords, yaml };
+}
 
 function validateArgs(args: HomeMailServerArgs): void {
     if (!args.model?.mailu || !args.model?.addresses) throw new Error("HomeMailServer: args.model must be the validated model");

@@ -9,29 +9,16 @@
  * nothing.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { readAsset } from "./assets";
-import type { SshTarget } from "./config/model";
-import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
-import type { HostFile } from "./render/hostFile";
-import { asRoot, sha256 } from "./render/hostFile";
-import {
-    CF_TOKEN_SECRET,
-    COMPOSE_PATH,
-    FIREWALL_SCRIPT_PATH,
-    FIREWALL_UNIT_NAME,
-    GatewayImages,
-    GatewayModel,
-    HAPROXY_CFG_PATH,
-    IMAGE_REPOSITORIES,
-    TRAEFIK_DYNAMIC_DIR,
-    TRAEFIK_DYNAMIC_FILE,
-    TRAEFIK_STATIC_PATH,
-    pinnedImage,
-} from "./render/gatewayLayout";
-import { GatewayRender, existingTraefikRequirements, gatewayCommands, renderCfTokenFile, renderFirewall, renderGateway } from "./render/gateway";
+import { dockerSshOptions } from "./knownHosts";
+import { executePlan } from "./hostPlan";
+import type { StepRecord } from "./render/hostPlan";
+import { GatewayImages, GatewayModel, IMAGE_REPOSITORIES, pinnedImage } from "./render/gatewayLayout";
+import { existingTraefikRequirements } from "./render/gateway";
+import { CF_TOKEN_SECRET, GATEWAY_LIVE_ROLES, SHAPE_IMAGES, imageRole, planGateway, planGatewayBase, wantedImages } from "./render/gatewayPlan";
 import { TraefikEntrypoint, traefikEntrypoints } from "./render/traefik";
+import type { GatewayNginxImage } from "./WkdSite";
 
 /** Arguments of {@link VpsGateway}. */
 export interface VpsGatewayArgs {
@@ -74,40 +61,33 @@ export class VpsGateway extends pulumi.ComponentResource {
     /** Output of the `compose up` step: the gateway project is running. */
     public readonly ready: pulumi.Output<string>;
 
+    /** Every step on the VPS, in run order (`out/<stack>/steps.json`). */
+    public readonly hostSteps: pulumi.Output<StepRecord[]>;
+    /** The WKD site's nginx image as the gateway runs it (pinned), and the steps it needs first. */
+    public readonly nginxImage: GatewayNginxImage;
+
     constructor(name: string, args: VpsGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         validateArgs(args);
         super("homemail:gateway:VpsGateway", name, {}, opts);
         const m = args.model;
         const ssh = m.vps.ssh;
         const existing = m.gateway.existingTraefikDynamicDir;
-        const ownTraefik = existing === undefined;
-        const commands = gatewayCommands(ownTraefik);
+        const target = { name, parent: this, ssh };
 
-        const sshUp = waitForSsh(`${name}-ssh`, ssh, this);
-        const preflightScript = readAsset("gateway/preflight.sh");
-        const preflight = new command.remote.Command(
-            `${name}-preflight`,
-            {
-                connection: sshConnection(ssh),
-                create: asRoot(ssh.user, `bash -s${m.gateway.firewall ? " -- --firewall" : ""}`),
-                stdin: preflightScript,
-                triggers: [sha256(preflightScript)],
-            },
-            { parent: this, dependsOn: [sshUp] },
-        );
+        const base = executePlan(target, planGatewayBase(m, readAsset("gateway/preflight.sh")));
+        const preflight = base.commands.preflight;
 
         // The Docker provider talks to the VPS's daemon through the system `ssh` (and its agent).
         const provider = new docker.Provider(
             `${name}-docker`,
             {
                 host: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`,
-                sshOpts: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"],
+                sshOpts: dockerSshOptions(ssh),
             },
             { parent: this, dependsOn: [preflight] },
         );
-        const wanted: ImageName[] = ownTraefik ? ["haproxy", "nginx", "traefik"] : ["haproxy", "nginx"];
         const pulled = Object.fromEntries(
-            wanted.map((image) => [
+            wantedImages(m).map((image) => [
                 image,
                 new docker.RemoteImage(
                     `${name}-image-${image}`,
@@ -125,100 +105,30 @@ export class VpsGateway extends pulumi.ComponentResource {
             .all([digest("traefik"), digest("haproxy"), digest("nginx")])
             .apply(([traefik, haproxy, nginx]) => ({ traefik, haproxy, nginx }));
 
-        const rendered: pulumi.Output<GatewayRender> = this.images.apply((images) => renderGateway(m, images));
-        const push = (path: string, pick: (r: GatewayRender) => HostFile | undefined, after: pulumi.Resource[]) =>
-            pushHostFile(
-                `${name}-file-${pathSlug(path)}`,
-                rendered.apply((r) => {
-                    const f = pick(r);
-                    if (!f || f.path !== path) throw new Error(`${name}: render has no file ${path}`);
-                    return f;
-                }),
-                { parent: this, ssh, dependsOn: after },
-            );
-
-        const token = renderCfTokenFile();
-        const tokenFile = pushHostFile(`${name}-file-${pathSlug(token.path)}`, token, {
-            parent: this,
-            ssh,
+        const firewallScript = readAsset("gateway/firewall.sh");
+        const main = executePlan(target, planGateway(m, SHAPE_IMAGES, firewallScript), {
+            live: { plan: this.images.apply((images) => planGateway(m, images, firewallScript)), roles: GATEWAY_LIVE_ROLES },
             secrets: { [CF_TOKEN_SECRET]: args.cfDnsApiToken },
-            dependsOn: [preflight],
+            outside: {
+                preflight,
+                ...Object.fromEntries(Object.entries(pulled).map(([image, r]) => [imageRole(image as ImageName), r!])),
+            },
         });
-        const images = Object.values(pulled) as docker.RemoteImage[];
-        const dynamicPath = `${existing ?? TRAEFIK_DYNAMIC_DIR}/${TRAEFIK_DYNAMIC_FILE}`;
-        const staticFile = ownTraefik ? push(TRAEFIK_STATIC_PATH, (r) => r.traefikStatic, [preflight]) : undefined;
-        const dynamicFile = push(dynamicPath, (r) => r.traefikDynamic, [preflight]);
-        // Validated with the pulled HAProxy image itself, so it needs the image on the VPS first.
-        const haproxyFile = push(HAPROXY_CFG_PATH, (r) => r.haproxy, images);
-        const composeFile = push(COMPOSE_PATH, (r) => r.compose, [...images, haproxyFile, dynamicFile, ...(staticFile ? [staticFile] : [])]);
 
-        const beforeUp: pulumi.Resource[] = [composeFile, tokenFile];
-        if (m.gateway.firewall) {
-            const fwFiles = renderFirewall(m, readAsset("gateway/firewall.sh"));
-            const pushes = fwFiles.map((f) => pushHostFile(`${name}-file-${pathSlug(f.path)}`, f, { parent: this, ssh, dependsOn: [preflight] }));
-            beforeUp.push(
-                hashedStep(
-                    `${name}-firewall`,
-                    ssh,
-                    {
-                        apply: `${FIREWALL_SCRIPT_PATH} enable && ${FIREWALL_SCRIPT_PATH} verify && systemctl daemon-reload && systemctl enable ${FIREWALL_UNIT_NAME}`,
-                        remove: `${FIREWALL_SCRIPT_PATH} disable && systemctl disable ${FIREWALL_UNIT_NAME}`,
-                        hashes: fwFiles.map((f) => sha256(f.content)),
-                    },
-                    { parent: this, dependsOn: pushes },
-                ),
-            );
-        }
-
-        const hashOf = (pick: (r: GatewayRender) => HostFile | undefined) => rendered.apply((r) => sha256(pick(r)?.content ?? ""));
-        const up = hashedStep(
-            `${name}-up`,
-            ssh,
-            { apply: commands.up, remove: commands.down, hashes: [hashOf((r) => r.compose)] },
-            { parent: this, dependsOn: beforeUp },
-        );
-        const reload = (role: string, cmd: string, triggers: pulumi.Input<string>[]) =>
-            new command.remote.Command(
-                `${name}-${role}`,
-                { connection: sshConnection(ssh), create: asRoot(ssh.user, cmd), triggers },
-                { parent: this, dependsOn: [up] },
-            );
-        if (ownTraefik) reload("traefik-restart", commands.restartTraefik, [hashOf((r) => r.traefikStatic)]);
-        reload("haproxy-reload", commands.reloadHaproxy, [hashOf((r) => r.haproxy)]);
-
+        this.nginxImage = { ref: digest("nginx"), preflight, pull: pulled.nginx! };
         this.entrypoints = traefikEntrypoints(m);
         this.existingTraefik = existing ? existingTraefikRequirements(m) : undefined;
-        this.ready = up.stdout;
+        this.ready = main.commands.up.stdout;
+        this.hostSteps = pulumi.all([base.records, main.records]).apply((lists) => lists.flat());
         this.registerOutputs({
             images: this.images,
             entrypoints: this.entrypoints,
             existingTraefik: this.existingTraefik,
             ready: this.ready,
+            hostSteps: this.hostSteps,
         });
     }
 }
-
-/**
- * A step that must be re-run in place (not replaced) when its inputs change: `apply` runs on create
- * and on update, `remove` only when the step is deleted. The content hashes ride in a comment line of
- * the command, so a changed file is an update. (With `triggers` a change is a replacement, whose
- * default order - new create, then old delete - would end with the old `remove` undoing the new
- * `apply`; with deleteBeforeReplace, the firewall would be briefly off.)
- */
-function hashedStep(
-    name: string,
-    ssh: SshTarget,
-    step: { apply: string; remove: string; hashes: pulumi.Input<string>[] },
-    opts: pulumi.CustomResourceOptions,
-): command.remote.Command {
-    const create = pulumi.all(step.hashes).apply((h) => `# homemail content sha256: ${h.join(" ")}\n${asRoot(ssh.user, step.apply)}`);
-    return new command.remote.Command(
-        name,
-        { connection: sshConnection(ssh), create, update: create, delete: asRoot(ssh.user, step.remove) },
-        opts,
-    );
-}
-
 
 function validateArgs(args: VpsGatewayArgs): void {
     const m = args?.model;

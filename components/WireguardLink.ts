@@ -2,19 +2,18 @@
  * The WireGuard hub-and-spoke link between the VPS (hub) and home (spoke), and the SMTP egress policy
  * that sends Mailu's outbound tcp/25 through it.
  *
- * Per host: preflight (tools, iptables backend) -> key born on the host (only the public key comes
- * back) -> wg0.conf (rendered with the peer's public key) -> wg-quick@wg0 up/restarted when the conf
- * changes -> egress files -> egress enable. All file content travels on stdin.
+ * Wiring only: the plans (components/render/wireguardPlan.ts) say what runs on each host; the
+ * executor runs them. Per host: base plan (SSH, preflight, key born on the host) -> link plan
+ * (egress files, wg0.conf with the peer's reported public key, wg-quick@wg0 up, egress enable).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import { readAsset } from "./assets";
 import type { SshTarget } from "./config/model";
-import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
-import { EGRESS_SCRIPT_PATH, EGRESS_UNIT_NAME, renderEgress } from "./render/egress";
-import type { HostFile, HostName } from "./render/hostFile";
-import { asRoot, sha256 } from "./render/hostFile";
-import { WG_CONF_PATH, WG_INTERFACE, WG_KEY_PATH, WireguardModel, renderWireguard } from "./render/wireguard";
+import { ExecutedPlan, executePlan } from "./hostPlan";
+import type { StepRecord } from "./render/hostPlan";
+import type { WireguardModel } from "./render/wireguard";
+import { pathSlug } from "./render/hostPlan";
+import { SHAPE_KEYS, WG_CONF_PATH, WIREGUARD_ROLES, WireguardRole, WireguardScripts, planWireguardBase, planWireguardLink } from "./render/wireguardPlan";
 
 /** Arguments of {@link WireguardLink}. */
 export interface WireguardLinkArgs {
@@ -33,10 +32,12 @@ export interface WireguardLinkArgs {
      * (`{ host: "192.168.1.10", port: 22, user: "root" }`).
      */
     readonly spokeSsh: SshTarget;
+    /**
+     * The key epoch (`homemail:wireguard.keyEpoch`): a host keeps its key while the epoch stays, and
+     * makes a new one (removing the old) when it changes. Default 0. Example: `1` to rotate both keys.
+     */
+    readonly keyEpoch?: number;
 }
-
-type Role = "hub" | "spoke";
-const HOST_OF: Record<Role, HostName> = { hub: "vps", spoke: "home" };
 
 /**
  * WireGuard hub (VPS) and spoke (home), keys generated on their hosts, and the SMTP egress policy.
@@ -53,98 +54,51 @@ export class WireguardLink extends pulumi.ComponentResource {
     /** The last step on each host: wg0 is up and (if enabled) the egress policy verified. */
     public readonly hubReady: pulumi.Output<string>;
     public readonly spokeReady: pulumi.Output<string>;
+    /** Every step on both hosts, in run order (`out/<stack>/steps.json`). */
+    public readonly hostSteps: pulumi.Output<StepRecord[]>;
 
     constructor(name: string, args: WireguardLinkArgs, opts?: pulumi.ComponentResourceOptions) {
         validateArgs(args);
         super("homemail:net:WireguardLink", name, {}, opts);
+        const ssh: Record<WireguardRole, SshTarget> = { hub: args.hubSsh, spoke: args.spokeSsh };
+        const scripts: WireguardScripts = {
+            preflight: readAsset("wireguard/preflight.sh"),
+            ensureKey: readAsset("wireguard/ensure-key.sh"),
+            egress: { home: readAsset("egress/home.sh"), vps: readAsset("egress/vps.sh"), lib: readAsset("egress/lib.sh") },
+        };
+        const target = (role: WireguardRole) => ({ name, parent: this, ssh: ssh[role] });
 
-        const ssh: Record<Role, SshTarget> = { hub: args.hubSsh, spoke: args.spokeSsh };
-        const preflight = readAsset("wireguard/preflight.sh");
-        const ensureKey = readAsset("wireguard/ensure-key.sh");
+        const base = {} as Record<WireguardRole, ExecutedPlan>;
+        for (const role of WIREGUARD_ROLES) base[role] = executePlan(target(role), planWireguardBase(role, scripts, args.keyEpoch ?? 0));
+        this.hubPublicKey = base.hub.commands["hub-key"].stdout.apply((s) => s.trim());
+        this.spokePublicKey = base.spoke.commands["spoke-key"].stdout.apply((s) => s.trim());
+        const keys = pulumi.all([this.hubPublicKey, this.spokePublicKey]).apply(([hub, spoke]) => ({ hub, spoke }));
 
-        const base = {} as Record<Role, { ssh: command.remote.Command; preflight: command.remote.Command; key: command.remote.Command }>;
-        for (const role of ["hub", "spoke"] as const) {
-            const sshUp = waitForSsh(`${name}-${role}-ssh`, ssh[role], this);
-            const check = new command.remote.Command(
-                `${name}-${role}-preflight`,
-                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role].user, "bash -s"), stdin: preflight, triggers: [sha256(preflight)] },
-                { parent: this, dependsOn: [sshUp] },
-            );
-            // No triggers and an idempotent script: re-running never rotates the key.
-            const key = new command.remote.Command(
-                `${name}-${role}-key`,
-                { connection: sshConnection(ssh[role]), create: asRoot(ssh[role].user, `bash -s -- ${WG_KEY_PATH}`), stdin: ensureKey },
-                { parent: this, dependsOn: [check] },
-            );
-            base[role] = { ssh: sshUp, preflight: check, key };
+        const link = {} as Record<WireguardRole, ExecutedPlan>;
+        for (const role of WIREGUARD_ROLES) {
+            link[role] = executePlan(target(role), planWireguardLink(args.model, role, SHAPE_KEYS, scripts), {
+                live: { plan: keys.apply((k) => planWireguardLink(args.model, role, k, scripts)), roles: [`${role}-file-${pathSlug(WG_CONF_PATH)}`] },
+                outside: { [`${role}-preflight`]: base[role].commands[`${role}-preflight`], [`${role}-key`]: base[role].commands[`${role}-key`] },
+            });
         }
-        this.hubPublicKey = base.hub.key.stdout.apply((s) => s.trim());
-        this.spokePublicKey = base.spoke.key.stdout.apply((s) => s.trim());
-
-        const confs = pulumi
-            .all([this.hubPublicKey, this.spokePublicKey])
-            .apply(([hub, spoke]) => renderWireguard(args.model, { hub, spoke }));
-        const egressFiles = renderEgress(args.model, {
-            home: readAsset("egress/home.sh"),
-            vps: readAsset("egress/vps.sh"),
-            lib: readAsset("egress/lib.sh"),
-        });
-
-        const ready = {} as Record<Role, command.remote.Command>;
-        for (const role of ["hub", "spoke"] as const) {
-            const host = HOST_OF[role];
-            // Egress files go first: the spoke's PostUp re-applies egress through the installed script.
-            const egressPushes = egressFiles
-                .filter((f) => f.host === host)
-                .map((f) => pushHostFile(`${name}-${role}-file-${pathSlug(f.path)}`, f, { parent: this, ssh: ssh[role], dependsOn: [base[role].preflight] }));
-            const conf = pushHostFile(`${name}-${role}-file-${pathSlug(WG_CONF_PATH)}`, confs[role], { parent: this, ssh: ssh[role], dependsOn: [base[role].key, ...egressPushes] });
-            const up = new command.remote.Command(
-                `${name}-${role}-up`,
-                {
-                    connection: sshConnection(ssh[role]),
-                    create: asRoot(ssh[role].user, `systemctl enable wg-quick@${WG_INTERFACE} && systemctl restart wg-quick@${WG_INTERFACE}`),
-                    delete: asRoot(ssh[role].user, `systemctl disable --now wg-quick@${WG_INTERFACE}`),
-                    // Restart exactly when the conf's bytes change (PostUp/PostDown may have changed).
-                    triggers: [confs[role].content.apply((c) => sha256(c))],
-                },
-                { parent: this, dependsOn: [conf] },
-            );
-            ready[role] = egressPushes.length ? this.egressStep(name, role, ssh[role], egressFiles.filter((f) => f.host === host), [up, ...egressPushes]) : up;
-        }
-        this.hubReady = ready.hub.stdout;
-        this.spokeReady = ready.spoke.stdout;
+        const last = (role: WireguardRole) => link[role].commands[`${role}-egress`] ?? link[role].commands[`${role}-up`];
+        this.hubReady = last("hub").stdout;
+        this.spokeReady = last("spoke").stdout;
+        this.hostSteps = pulumi.all([base.hub.records, link.hub.records, base.spoke.records, link.spoke.records]).apply((lists) => lists.flat());
 
         this.registerOutputs({
             hubPublicKey: this.hubPublicKey,
             spokePublicKey: this.spokePublicKey,
             hubReady: this.hubReady,
             spokeReady: this.spokeReady,
+            hostSteps: this.hostSteps,
         });
     }
-
-    /**
-     * `enable` (then `verify`) on one host. On a content change the step is replaced with
-     * deleteBeforeReplace, so the OLD step's delete (`disable`, which replays the ledger) runs before
-     * the new `enable`; the default order (new create, then old delete) would end with egress off.
-     * Deleting the step runs `disable`.
-     */
-    private egressStep(name: string, role: Role, ssh: SshTarget, files: HostFile[], after: pulumi.Resource[]): command.remote.Command {
-        return new command.remote.Command(
-            `${name}-${role}-egress`,
-            {
-                connection: sshConnection(ssh),
-                create: asRoot(ssh.user, `${EGRESS_SCRIPT_PATH} enable && ${EGRESS_SCRIPT_PATH} verify && systemctl daemon-reload && systemctl enable ${EGRESS_UNIT_NAME}`),
-                delete: asRoot(ssh.user, `${EGRESS_SCRIPT_PATH} disable && systemctl disable ${EGRESS_UNIT_NAME}`),
-                triggers: files.map((f) => sha256(f.content)),
-            },
-            { parent: this, dependsOn: after, deleteBeforeReplace: true },
-        );
-    }
 }
-
 
 function validateArgs(args: WireguardLinkArgs): void {
     if (!args.model?.addresses || !args.model?.egress) throw new Error("WireguardLink: args.model must carry addresses and egress");
     if (!args.hubSsh?.host) throw new Error("WireguardLink: args.hubSsh.host is required");
     if (!args.spokeSsh?.host) throw new Error("WireguardLink: args.spokeSsh.host is required");
+    if (args.keyEpoch !== undefined && (!Number.isInteger(args.keyEpoch) || args.keyEpoch < 0)) throw new Error("WireguardLink: args.keyEpoch must be a whole number >= 0");
 }

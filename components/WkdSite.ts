@@ -9,11 +9,11 @@
  * the compose file and the routers. Every decision is in components/render/wkdSite.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import type { SshTarget } from "./config/model";
-import { pathSlug, pushHostFile, sshConnection, waitForSsh } from "./hostFile";
-import { sha256 } from "./render/hostFile";
-import { renderWkdSite, WKD_CONF, WKD_DIR, WkdRoutes, WkdSiteModel } from "./render/wkdSite";
+import { executePlan } from "./hostPlan";
+import type { StepRecord } from "./render/hostPlan";
+import { WKD_CONF_ROLE, WKD_GATEWAY_ROLES, WKD_SSH_ROLE, planWkdSite } from "./render/wkdPlan";
+import type { WkdRoutes, WkdSiteModel } from "./render/wkdSite";
 
 /** Arguments of {@link WkdSite}. */
 export interface WkdSiteArgs {
@@ -34,6 +34,20 @@ export interface WkdSiteArgs {
      * Default: the site adds its own wait step, `${name}-ssh`. Example: the gateway's wait step.
      */
     readonly sshReady?: pulumi.Resource;
+    /**
+     * The gateway's nginx image: `ref`, pinned by digest as its compose service runs it, and the
+     * gateway's `preflight` and `pull` steps. The server block is checked by that image's `nginx -t`
+     * after both (Docker is there, the image is pulled). Default: the check runs `nginx:<tag>` and
+     * waits for nothing (a site deployed without the gateway). Example: `gateway.nginxImage`.
+     */
+    readonly gatewayImage?: GatewayNginxImage;
+}
+
+/** What {@link VpsGateway} tells the site about its nginx image. */
+export interface GatewayNginxImage {
+    readonly ref: pulumi.Output<string>;
+    readonly preflight: pulumi.Resource;
+    readonly pull: pulumi.Resource;
 }
 
 /** One published key: the address, the key's fingerprint and the WKD URL a sender fetches. */
@@ -50,37 +64,30 @@ export class WkdSite extends pulumi.ComponentResource {
     public readonly keys: pulumi.Output<readonly WkdKeyOutput[]>;
     /** Absolute paths of every file this site puts on the VPS. */
     public readonly files: pulumi.Output<readonly string[]>;
+    /** Every step of the site, in run order (`out/<stack>/steps.json`). */
+    public readonly hostSteps: pulumi.Output<StepRecord[]>;
 
     constructor(name: string, args: WkdSiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homemail:gateway:WkdSite", name, {}, opts);
         validateArgs(args);
         // Everything is decided by the pure renderer, before any child is registered.
-        const site = renderWkdSite(args.model);
-
-        const ready = args.sshReady ?? waitForSsh(`${name}-ssh`, args.ssh, this);
-        const prepare = new command.remote.Command(
-            `${name}-prepare`,
-            { connection: sshConnection(args.ssh), create: site.prepareScript, triggers: [sha256(site.prepareScript)] },
-            { parent: this, dependsOn: [ready] },
-        );
-        const pushes = site.files.map((file) =>
-            pushHostFile(`${name}-file-${pathSlug(file.path.slice(WKD_DIR.length + 1))}`, file, {
-                parent: this,
-                ssh: args.ssh,
-                dependsOn: [prepare],
-            }),
-        );
-        const conf = site.files.find((f) => f.path === WKD_CONF)!;
-        new command.remote.Command(
-            `${name}-reload`,
-            { connection: sshConnection(args.ssh), create: site.reloadScript, triggers: [sha256(conf.content)] },
-            { parent: this, dependsOn: pushes },
-        );
+        const own = args.sshReady === undefined;
+        const g = args.gatewayImage;
+        // The plan's shape with a stand-in digest; the live plan carries the one the gateway pulled.
+        const { plan, site } = planWkdSite(args.model, own, g ? "nginx@sha256:shape" : undefined);
+        const executed = executePlan({ name, parent: this, ssh: args.ssh }, plan, {
+            ...(g ? { live: { plan: g.ref.apply((ref) => planWkdSite(args.model, own, ref).plan), roles: [WKD_CONF_ROLE] } } : {}),
+            outside: {
+                ...(args.sshReady ? { [WKD_SSH_ROLE]: args.sshReady } : {}),
+                ...(g ? { [WKD_GATEWAY_ROLES.preflight]: g.preflight, [WKD_GATEWAY_ROLES.nginxPull]: g.pull } : {}),
+            },
+        });
+        this.hostSteps = executed.records;
 
         this.routes = pulumi.output(site.routes);
         this.keys = pulumi.output(site.keys);
         this.files = pulumi.output(site.files.map((f) => f.path));
-        this.registerOutputs({ routes: this.routes, keys: this.keys, files: this.files });
+        this.registerOutputs({ routes: this.routes, keys: this.keys, files: this.files, hostSteps: this.hostSteps });
     }
 }
 

@@ -16,6 +16,7 @@ import { compareRenders, isEmptyDiff } from "./lib/compareRenders";
 import { DiffHeader, formatMarkdown, formatText } from "./lib/formatDiff";
 import { REPO_ROOT } from "./lib/mockEngine";
 import { EMPTY_TREE, readRenderTree, RenderTree } from "./lib/renderTree";
+import { isStackName } from "./lib/stackFile";
 import { stableJson } from "./lib/writeOut";
 
 const FORMATS = ["text", "markdown", "json"] as const;
@@ -49,7 +50,7 @@ function parseArgs(argv: string[]): Args {
     const format = parsed.format as Format;
     if (!FORMATS.includes(format)) throw new DiffError(`--format must be one of ${FORMATS.join(", ")}`);
     if (!parsed.base) throw new DiffError(`--base is required (${USAGE})`);
-    if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack)) throw new DiffError(`bad stack name ${parsed.stack}`);
+    if (!isStackName(parsed.stack)) throw new DiffError(`--stack: "${parsed.stack}" is not a stack name (letters, digits, - _ . and a letter or digit first)`);
     return { stack: parsed.stack, base: parsed.base, format };
 }
 

@@ -22,6 +22,10 @@
 #   HOMEMAIL_WAN_INTERFACE    the interface facing the Internet, e.g. eth0
 #   HOMEMAIL_MAILU_SUBNET     Mailu's Docker network at home, e.g. 192.168.203.0/24
 #   HOMEMAIL_PUBLIC_IP        the VPS public IPv4 mail must leave from, e.g. 203.0.113.10
+#   HOMEMAIL_ONE_TO_ONE_NAT   true when the provider maps the public IP 1:1 onto the VPS, so that
+#                             it is on no interface here: mail is then SNATed to the WAN
+#                             interface's own address (MASQUERADE), which the provider translates;
+#                             false (default): the WAN interface must carry HOMEMAIL_PUBLIC_IP
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
@@ -38,18 +42,69 @@ load_settings() {
     require_env HOMEMAIL_WAN_INTERFACE "$INTERFACE_PATTERN" "an interface name"
     require_env HOMEMAIL_MAILU_SUBNET "$IPV4_CIDR_PATTERN" "an IPv4 CIDR"
     require_env HOMEMAIL_PUBLIC_IP "$IPV4_PATTERN" "an IPv4 address"
+    HOMEMAIL_ONE_TO_ONE_NAT=${HOMEMAIL_ONE_TO_ONE_NAT:-false}
+    require_env HOMEMAIL_ONE_TO_ONE_NAT '^(true|false)$' "true or false"
     wg=$HOMEMAIL_WG_INTERFACE
     wan=$HOMEMAIL_WAN_INTERFACE
     subnet=$HOMEMAIL_MAILU_SUBNET
     public_ip=$HOMEMAIL_PUBLIC_IP
     tunnel_mss=$((HOMEMAIL_WG_MTU - TCP_IPV4_HEADERS))
+    one_to_one_nat=$HOMEMAIL_ONE_TO_ONE_NAT
+}
+
+# The IPv4 addresses of an interface, one a line, without prefix length.
+ipv4_addresses() {
+    ip -4 -o address show dev "$1" 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }'
+}
+
+# The interface holding an IPv4 address, if any.
+interface_with() {
+    ip -4 -o address show 2>/dev/null | awk -v ip="$1" '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }'
+}
+
+# vps.wanInterface exists and carries vps.publicIp (or, with 1:1 NAT, an address to SNAT to).
+# Before the first change in enable; reported by verify. Without this, mail would leave with another
+# source address (or not at all) while everything else looks fine.
+check_wan() {
+    if ! ip -o link show dev "$wan" >/dev/null 2>&1; then
+        local names route_dev
+        names=$(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); printf "%s ", $2 }')
+        route_dev=$(ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+        drift_or_die "homemail:vps.wanInterface: interface $wan does not exist on this VPS (it has: ${names% }); set it to the interface of the default route${route_dev:+ ($route_dev)}"
+        return 0
+    fi
+    local addresses
+    addresses=$(ipv4_addresses "$wan")
+    if [[ $one_to_one_nat == true ]]; then
+        [[ -n $addresses ]] || drift_or_die "homemail:vps.wanInterface: $wan has no IPv4 address to SNAT to (homemail:vps.oneToOneNat is true)"
+        if grep -Fxq -- "$public_ip" <<<"$addresses"; then
+            drift_or_warn "homemail:vps.oneToOneNat is true, but $wan carries $public_ip itself: set homemail:vps.oneToOneNat false"
+        fi
+        return 0
+    fi
+    if ! grep -Fxq -- "$public_ip" <<<"$addresses"; then
+        local holder hint
+        holder=$(interface_with "$public_ip")
+        if [[ -n $holder ]]; then
+            hint="it is on $holder: set homemail:vps.wanInterface $holder"
+        else
+            hint="if the provider maps the public IP 1:1 onto this VPS (it is on no interface here), set homemail:vps.oneToOneNat true; otherwise correct homemail:vps.publicIp"
+        fi
+        drift_or_die "homemail:vps.publicIp: $public_ip is not an address of $wan (it has: $(tr '\n' ' ' <<<"${addresses:-none}" | sed 's/ $//')); mail would leave from another address and fail SPF; $hint"
+    fi
 }
 
 desired_state() {
+    check_wan
     want_sysctl net/ipv4/ip_forward 1
 
-    # Ahead of any generic MASQUERADE (Docker's, an admin's): this flow leaves as the public IP.
-    want_rule nat POSTROUTING first -o "$wan" -s "$subnet" -p tcp --dport "$SMTP_PORT" "${TAG[@]}" -j SNAT --to-source "$public_ip"
+    # Ahead of any generic MASQUERADE (Docker's, an admin's): this flow leaves as the public IP
+    # (with 1:1 NAT: as the interface's address, which the provider translates to the public IP).
+    local snat=(-j SNAT --to-source "$public_ip")
+    if [[ $one_to_one_nat == true ]]; then
+        snat=(-j MASQUERADE)
+    fi
+    want_rule nat POSTROUTING first -o "$wan" -s "$subnet" -p tcp --dport "$SMTP_PORT" "${TAG[@]}" "${snat[@]}"
 
     # MSS clamping both ways, so that no full-size segment meets the 1420-byte tunnel:
     # - the container's SYN (sent with the MSS of its 1500-byte bridge) leaves by the WAN, whose
@@ -79,7 +134,11 @@ show_status() {
 
 # One line for the log after a successful enable.
 enabled_summary() {
-    note "enabled: tcp/$SMTP_PORT from $subnet via $wg leaves $wan as $public_ip"
+    if [[ $one_to_one_nat == true ]]; then
+        note "enabled: tcp/$SMTP_PORT from $subnet via $wg leaves $wan as its own address (1:1 NAT to $public_ip by the provider)"
+    else
+        note "enabled: tcp/$SMTP_PORT from $subnet via $wg leaves $wan as $public_ip"
+    fi
 }
 
 egress_main "$@"

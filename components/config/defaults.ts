@@ -4,13 +4,21 @@
  */
 export const DEFAULTS = Object.freeze({
     vpsWanInterface: "eth0",
+    /** OpenSSH's port and the usual login of a fresh VPS image (any other user needs passwordless sudo). */
+    sshPort: 22,
+    sshUser: "root",
     /** The blog post's WireGuard plan: hub .1, spoke .2, wg-quick's usual port and MTU. */
     wgNetwork: "10.0.1.0/24",
+    /** Hub and spoke: the first and second host address of the WireGuard network. */
+    wgHubIndex: 1,
+    wgSpokeIndex: 2,
     wgPort: 51820,
     /** 1420 = 1500 - 80 (IPv6 outer header worst case), wg-quick's own default. */
     wgMtu: 1420,
     /** Keeps the home NAT mapping alive so the hub can reach the spoke (WireGuard docs suggest 25). */
     wgKeepalive: 25,
+    /** Key epoch: keys are made once and kept until the user raises it (then each host makes a new one). */
+    wgKeyEpoch: 0,
     /** Mailu setup utility's default subnet. */
     mailSubnet: "192.168.203.0/24",
     /** Named so host firewall rules can match it (compose driver_opts com.docker.network.bridge.name). */
@@ -28,6 +36,15 @@ export const DEFAULTS = Object.freeze({
     /** Mailu 2024.06's antivirus is upstream ClamAV's Debian image; 1.4 is ClamAV's LTS line. */
     mailuAntivirusImage: "clamav/clamav-debian:1.4",
     mailuDataRoot: "/srv/mailu",
+    /** Mailu's setup utility's default webmail; the optional services stay off until asked for. */
+    mailuWebmail: "snappymail" as const,
+    mailuAntivirus: false,
+    mailuWebdav: false,
+    mailuFetchmail: false,
+    mailuApi: false,
+    mailuAuthRequireTokens: false,
+    /** Only report accounts removed from the config: deleting a mailbox is never a default. */
+    mailuPruneRemoved: false,
     /** Mailu's default MESSAGE_SIZE_LIMIT (50 MB). */
     messageSizeLimit: 50_000_000,
     /** Mailu's default DKIM_SELECTOR. */
@@ -46,6 +63,13 @@ export const DEFAULTS = Object.freeze({
     dmarcAlignment: "strict" as const,
     /** One week: RFC 8461 suggests weeks; short enough to recover from a bad policy. */
     mtaStsMaxAge: 604800,
+    /** RFC 8461 5: start in testing, read the TLS-RPT reports, then enforce. */
+    mtaStsMode: "testing" as const,
+    /** RFC 2142 role aliases on by default: receivers and registrars expect postmaster and abuse. */
+    standardAliases: true,
+    /** The VPS host firewall and the SMTP egress route are the design, so both are on unless switched off. */
+    gatewayFirewall: true,
+    egressEnabled: true,
     /** RFC 2142 role addresses plus postmaster (RFC 5321). */
     standardAliasLocalParts: ["abuse", "hostmaster", "noc", "postmaster", "security", "webmaster"] as const,
     images: {

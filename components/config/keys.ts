@@ -1,7 +1,7 @@
 /**
  * The shape of every `homemail:*` config key: how its string value is decoded, its zod schema, whether
  * it must be a secret, and an example used in error messages. Semantic checks (addresses, overlaps,
- * zones) live in parse.ts; this file only says what each key looks like.
+ * zones) live in the per-area validators of validate/; this file only says what each key looks like.
  */
 import { z } from "zod";
 
@@ -27,6 +27,7 @@ const sshFields = {
     sshHost: str.optional(),
     sshPort: port.optional(),
     sshUser: str.optional(),
+    sshHostKey: str.optional(),
 };
 
 const users = z.array(
@@ -78,7 +79,7 @@ export const KEYS = {
     cloudflareProxiedHosts: {
         encoding: "json",
         schema: strList,
-        example: `pulumi config set --path 'homemail:cloudflareProxiedHosts[0]' www.example.com`,
+        example: `pulumi config set --path 'homemail:cloudflareProxiedHosts[0]' autoconfig.example.com`,
     },
     mailHost: { encoding: "string", schema: str, example: "pulumi config set homemail:mailHost mail.example.com" },
     extraHostnames: {
@@ -94,7 +95,7 @@ export const KEYS = {
     },
     vps: {
         encoding: "json",
-        schema: z.object({ publicIp: str, wanInterface: str.optional(), ...sshFields }).strict(),
+        schema: z.object({ publicIp: str, publicIpv6: str.optional(), wanInterface: str.optional(), oneToOneNat: z.boolean().optional(), ...sshFields }).strict(),
         example: `pulumi config set --path homemail:vps.publicIp 203.0.113.10`,
     },
     vpsSshPrivateKey: {
@@ -125,6 +126,7 @@ export const KEYS = {
                 mtu: z.number().int().min(1280).max(1500).optional(),
                 keepaliveSeconds: z.number().int().min(0).max(600).optional(),
                 endpointHost: str.optional(),
+                keyEpoch: z.number().int().min(0).max(1_000_000).optional(),
             })
             .strict(),
         example: `pulumi config set --path homemail:wireguard.network 10.0.1.0/24`,

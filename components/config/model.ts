@@ -53,9 +53,19 @@ export interface NotOfferedPort {
 export interface AddressPlan {
     /** VPS public IPv4 (MX A record, SNAT source, PTR). */
     readonly vpsPublicIp: string;
+    /**
+     * The VPS's global IPv6, when it has one (`homemail:vps.publicIpv6`): only an allowed source of
+     * the ACME token (lego prefers IPv6 when it reaches Cloudflare); nothing listens on it.
+     */
+    readonly vpsPublicIpv6?: string;
     /** VPS interface facing the Internet (SNAT/forward rules). */
     readonly vpsWanInterface: string;
-    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail). */
+    /**
+     * The provider maps the public IP 1:1 onto the VPS (`homemail:vps.oneToOneNat`): the IP is on no
+     * interface, so mail is SNATed to the WAN interface's own address instead of to `vpsPublicIp`.
+     */
+    readonly vpsOneToOneNat: boolean;
+    /** Home's public IPv4 as seen from the Internet (used only by checks: it must NOT send mail; no DNS record or SPF mechanism may contain it). */
     readonly homeWanIp: string;
     /** Home LAN CIDR (never routed into the tunnel). */
     readonly homeLan: string;
@@ -99,6 +109,11 @@ export interface SshTarget {
     readonly user: string;
     /** Config key of the private key secret, or undefined to use the local ssh-agent. */
     readonly privateKey?: SecretRef;
+    /**
+     * The host's SSH public key, `<type> <base64>` (`homemail:<host>.sshHostKey`): every connection
+     * checks it. Unset only on example/lab stacks (`exampleAddresses`).
+     */
+    readonly hostKey?: string;
 }
 
 /** Names a secret held in Pulumi config; the value never enters the model. */
@@ -127,6 +142,14 @@ export interface MailDomain {
     readonly mtaStsHost: string;
     /** `openpgpkey.<domain>` (WKD advanced method) */
     readonly openpgpkeyHost: string;
+}
+
+/** A web host the VPS publishes (an A record to the VPS), other than the mail host. */
+export interface WebHost {
+    /** `autoconfig.<domain>`, `autodiscover.<domain>`, `mta-sts.<domain>`, `openpgpkey.<domain>` or an extra hostname. */
+    readonly name: string;
+    /** Orange cloud: only pure web hosts listed in `cloudflareProxiedHosts`. */
+    readonly proxied: boolean;
 }
 
 /** A Cloudflare zone managed by this stack. */
@@ -219,14 +242,23 @@ export interface Model {
         readonly zones: readonly Zone[];
         /** Hostnames that Cloudflare may proxy (orange cloud): pure web hosts only. */
         readonly proxiedHosts: readonly string[];
+        /**
+         * The zone of every hostname homemail publishes records under (domains, mail host, web hosts,
+         * extra hostnames, report domains in our zones). A record `_x.<host>` lives in the zone of `<host>`.
+         */
+        readonly zoneOfName: Readonly<Record<string, string>>;
     };
 
     /** Primary domain first, then extra domains, then alternative domains; each sorted by name. */
     readonly domains: readonly MailDomain[];
+    /** The primary and extra domains (those that hold accounts and DKIM keys), in {@link domains} order. */
+    readonly mainDomains: readonly string[];
     /** Mail host (MX target, PTR name, Mailu HOSTNAMES[0]). */
     readonly mailHost: string;
     /** Extra public hostnames served by Mailu (Mailu HOSTNAMES after the mail host). */
     readonly extraHostnames: readonly string[];
+    /** Every web host published through the VPS except the mail host, sorted by name. */
+    readonly webHosts: readonly WebHost[];
     /** Every hostname routed through the gateway's TLS passthrough on 443 (sorted, mail host first). */
     readonly passthroughHosts: readonly string[];
 
@@ -285,6 +317,11 @@ export interface Model {
         readonly firewall: boolean;
         /** When set, an existing Traefik is used: homemail only writes its dynamic file here. */
         readonly existingTraefikDynamicDir?: string;
+    };
+
+    readonly wireguard: {
+        /** `homemail:wireguard.keyEpoch`: a host keeps its key while this stays, and makes a new one when it changes. */
+        readonly keyEpoch: number;
     };
 
     readonly egress: {

@@ -19,6 +19,20 @@ export function parseIpv4(text: string): ipaddr.IPv4 | string {
     return ipaddr.IPv4.parse(text);
 }
 
+/**
+ * A global unicast IPv6 address (2000::/3, not documentation 2001:db8::/32 unless `example`), in its
+ * canonical RFC 5952 form; or the reason it is not one. No zone index, no brackets.
+ */
+export function parseGlobalIpv6(text: string, example: boolean): string | { readonly problem: string } {
+    if (!ipaddr.IPv6.isValid(text) || text.includes("%") || ipaddr.IPv4.isValid(text)) return { problem: `"${text}" is not an IPv6 address` };
+    const ip = ipaddr.IPv6.parse(text);
+    const documentation = ip.match(ipaddr.IPv6.parseCIDR("2001:db8::/32"));
+    if (documentation && example) return ip.toString();
+    if (documentation) return { problem: `${ip.toString()} is a documentation address, not a real public IPv6` };
+    if (ip.range() !== "unicast" || !ip.match(ipaddr.IPv6.parseCIDR("2000::/3"))) return { problem: `${ip.toString()} is not a global unicast IPv6 address (${ip.range()})` };
+    return ip.toString();
+}
+
 /** Parses an IPv4 CIDR whose host bits are zero. */
 export function parseCidr(text: string): Cidr | string {
     const slash = text.indexOf("/");

@@ -9,6 +9,7 @@
  *
  * Pure: no Pulumi, no I/O, no clock; records sorted by zone, name, key.
  */
+import * as ipaddr from "ipaddr.js";
 import type { MailDomain, Model } from "../config/model";
 import { mtaStsTxt } from "./mtaSts";
 
@@ -75,12 +76,16 @@ export interface DnsRecordSpec {
     readonly comment: string;
 }
 
-/** The zone a name lives in: the longest zone of the model that is the name or a parent of it. */
+/**
+ * The zone a record name lives in, from the model's one map of published hostnames to zones: a name
+ * with underscore labels (`_dmarc.<host>`, `<d>._report._dmarc.<host>`) lives in its host's zone, since
+ * no zone name can hold an underscore label.
+ */
 export function zoneOf(model: Pick<Model, "cloudflare">, name: string): string {
-    const zone = model.cloudflare.zones
-        .map((z) => z.name)
-        .filter((z) => name === z || name.endsWith(`.${z}`))
-        .sort((a, b) => b.length - a.length)[0];
+    const labels = name.split(".");
+    const lastUnderscore = labels.map((l) => l.startsWith("_")).lastIndexOf(true);
+    const host = labels.slice(lastUnderscore + 1).join(".");
+    const zone = model.cloudflare.zoneOfName[host];
     if (!zone) throw new Error(`dns: ${name} is in no zone of the model`);
     return zone;
 }
@@ -212,16 +217,19 @@ export function dmarcReportAuthorizations(model: Pick<Model, "domains" | "dmarc"
         .map((d) => ({ name: `${d.name}._report._dmarc.${reportDomain}`, reportDomain, domain: d.name }));
 }
 
-/** True when a name sits in one of the model's zones. */
-function inOurZones(model: Pick<Model, "cloudflare">, name: string): boolean {
-    return model.cloudflare.zones.some((z) => isAtOrBelow(name, z.name));
+/**
+ * How every record's comment starts: `homemail <stack>: `. It marks the records this stack owns, so
+ * that the conflict check (render/dnsConflicts.ts) does not take them for someone else's.
+ */
+export function recordCommentPrefix(model: Pick<Model, "stack">): string {
+    return `homemail ${model.stack}: `;
 }
 
 /** Every record of the deployment, in every zone, sorted by zone, name and key. */
 export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     const vps = model.addresses.vpsPublicIp;
     const records: DnsRecordSpec[] = [];
-    const comment = (why: string) => `homemail ${model.stack}: ${why}`.slice(0, 100);
+    const comment = (why: string) => `${recordCommentPrefix(model)}${why}`.slice(0, 100);
     const add = (role: RecordRole, name: string, data: RecordData, why: string, opts: { proxied?: boolean; keySuffix?: string } = {}) => {
         records.push({
             key: `${role}-${name}${opts.keySuffix ? `-${opts.keySuffix}` : ""}`,
@@ -241,11 +249,8 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     // Web hosts, all served through the VPS. Only pure web hosts (autoconfig, autodiscover, Mailu's
     // extra hostnames) may be proxied, and only when listed; MTA-STS and WKD hosts never are (the
     // config refuses them), because senders and WKD clients must reach the VPS's own certificates.
-    const pureWeb = new Set([...model.extraHostnames, ...model.domains.flatMap((d) => [d.autoconfigHost, d.autodiscoverHost])]);
-    const neverProxied = new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]));
-    for (const host of [...new Set([...pureWeb, ...neverProxied])].filter((h) => h !== model.mailHost).sort()) {
-        const proxied = pureWeb.has(host) && !neverProxied.has(host) && model.cloudflare.proxiedHosts.includes(host);
-        add("web-host", host, { type: "A", address: vps }, proxied ? "web host via the VPS (proxied)" : "web host via the VPS", { proxied });
+    for (const { name, proxied } of model.webHosts) {
+        add("web-host", name, { type: "A", address: vps }, proxied ? "web host via the VPS (proxied)" : "web host via the VPS", { proxied });
     }
 
     for (const d of model.domains) addDomainRecords(model, d, add);
@@ -256,7 +261,7 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     }
 
     for (const auth of dmarcReportAuthorizations(model)) {
-        if (inOurZones(model, auth.reportDomain)) {
+        if (model.cloudflare.zoneOfName[auth.reportDomain] !== undefined) {
             add("dmarc-report-auth", auth.name, { type: "TXT", text: "v=DMARC1" }, `lets ${auth.domain} send DMARC reports here`);
         }
     }
@@ -271,7 +276,57 @@ export function renderDnsRecords(model: Model): DnsRecordSpec[] {
     records.sort((a, b) => a.zone.localeCompare(b.zone) || a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
     const dup = records.find((r, i) => i > 0 && r.key === records[i - 1].key);
     if (dup) throw new Error(`dns: two records with key ${dup.key}`);
+    const leaks = homeWanLeaks(model.addresses.homeWanIp, records.map((r) => ({ name: r.name, values: recordValues(r.data) })));
+    if (leaks.length > 0) throw new Error(`dns: ${leaks.join("; ")}`);
     return records;
+}
+
+/** The texts a record publishes (DKIM: none here; its key is base64, which holds no dotted address). */
+function recordValues(d: RecordData): string[] {
+    switch (d.type) {
+        case "A":
+            return [d.address];
+        case "MX":
+        case "SRV":
+            return [d.target];
+        case "TXT":
+            return [d.text];
+        case "CAA":
+            return [d.value];
+        case "DKIM":
+            return [];
+    }
+}
+
+/**
+ * Invariant: no record names the home connection's public address (`home.wanIp`), and no SPF
+ * mechanism covers it. Home must never send mail directly nor be found through DNS: outbound mail
+ * leaves only through the VPS, so an SPF that authorised the home address would let mail that
+ * escaped the tunnel pass, and an A record would publish the home's address. One line per record.
+ */
+export function homeWanLeaks(homeWanIp: string, records: readonly { name: string; values: readonly string[] }[]): string[] {
+    const home = ipaddr.IPv4.parse(homeWanIp);
+    const literal = new RegExp(`(^|[^0-9.])${homeWanIp.replace(/\./g, "\\.")}(?![0-9]|\\.[0-9])`);
+    const leaks: string[] = [];
+    for (const r of records) {
+        for (const value of r.values) {
+            if (literal.test(value)) leaks.push(`${r.name} publishes home.wanIp ${homeWanIp} ("${value}")`);
+            else if (value.startsWith("v=spf1")) {
+                const covering = spfIp4Networks(value).filter(([net, len]) => home.match(net, len));
+                for (const [net, len] of covering) leaks.push(`${r.name}: SPF mechanism ip4:${net.toString()}/${len} covers home.wanIp ${homeWanIp}`);
+            }
+        }
+    }
+    return leaks;
+}
+
+/** The networks of an SPF record's `ip4:` mechanisms (any qualifier; a bare address is a /32). */
+function spfIp4Networks(spf: string): [ipaddr.IPv4, number][] {
+    return spf
+        .split(/\s+/)
+        .map((term) => /^[+?~-]?ip4:([0-9.]+)(?:\/([0-9]{1,2}))?$/i.exec(term))
+        .filter((m): m is RegExpExecArray => m !== null && ipaddr.IPv4.isValidFourPartDecimal(m[1]))
+        .map((m) => [ipaddr.IPv4.parse(m[1]), m[2] === undefined ? 32 : Number(m[2])]);
 }
 
 type Add = (role: RecordRole, name: string, data: RecordData, why: string, opts?: { proxied?: boolean; keySuffix?: string }) => void;
@@ -333,7 +388,7 @@ export function acmeTokenSpec(model: Pick<Model, "project" | "stack" | "cloudfla
         permissionGroups: ACME_PERMISSION_GROUPS,
         resources: JSON.stringify(resources),
         zones: zones.map((z) => z.name),
-        allowedFrom: [`${model.addresses.vpsPublicIp}/32`],
+        allowedFrom: [`${model.addresses.vpsPublicIp}/32`, ...(model.addresses.vpsPublicIpv6 ? [`${model.addresses.vpsPublicIpv6}/128`] : [])],
     };
 }
 
@@ -394,7 +449,7 @@ export function ptrStep(model: Pick<Model, "addresses" | "mailHost">): { ip: str
 export function nextSteps(model: Model, ds: readonly RegistrarDs[]): string[] {
     const steps = [ptrStep(model).instruction, ...[...ds].sort((a, b) => a.zone.localeCompare(b.zone)).map((d) => d.instruction)];
     for (const auth of dmarcReportAuthorizations(model)) {
-        if (!inOurZones(model, auth.reportDomain)) {
+        if (model.cloudflare.zoneOfName[auth.reportDomain] === undefined) {
             steps.push(
                 `DMARC reports for ${auth.domain} go to ${model.dmarc.reportAddress}: ask the owner of ${auth.reportDomain} to publish ` +
                     `TXT "v=DMARC1" at ${auth.name} (RFC 7489 7.1), or receivers will not send them.`,

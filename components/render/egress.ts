@@ -64,6 +64,7 @@ export function renderEgressEnv(model: EgressModel, host: HostName): string {
                   ["HOMEMAIL_WG_MTU", String(a.wgMtu)],
                   ["HOMEMAIL_WAN_INTERFACE", a.vpsWanInterface],
                   ["HOMEMAIL_PUBLIC_IP", a.vpsPublicIp],
+                  ["HOMEMAIL_ONE_TO_ONE_NAT", a.vpsOneToOneNat ? "true" : "false"],
               ];
     return [
         "# managed by homemail, do not edit",

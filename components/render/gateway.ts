@@ -8,7 +8,7 @@
  * - the dynamic file changed -> nothing (the file provider watches its directory);
  * - haproxy.cfg changed -> `docker compose kill -s USR2 haproxy` (master-worker reload, no drop).
  */
-import { placeholdersIn, HostFile, publicHostFile, secretPlaceholder, shellQuote } from "./hostFile";
+import { HostFile, publicHostFile, secretHostFile, secretSlot, shellQuote } from "./hostFile";
 import { renderGatewayCompose } from "./gatewayCompose";
 import { renderHaproxyConfig } from "./haproxy";
 import { renderTraefikDynamic, renderTraefikStatic, traefikEntrypoints, TraefikEntrypoint, RESOLVER_DNS } from "./traefik";
@@ -66,6 +66,24 @@ const file = (path: string, content: string, extra: Partial<HostFile> = {}): Hos
 
 const compose = (args: string) => `docker compose --project-directory ${GATEWAY_DIR} -f ${COMPOSE_PATH} ${args}`;
 
+/**
+ * The arguments of the gateway preflight (assets/gateway/preflight.sh, read from stdin by `bash -s`):
+ * every public port of the port table with the process that takes it, the compose project whose
+ * containers may already hold them (a re-run on a running gateway), and, with an existing Traefik,
+ * that a process named `traefik` may hold Traefik's ports.
+ */
+export function gatewayPreflightArgs(m: Pick<GatewayModel, "ports" | "gateway">): string[] {
+    const ports = [...m.ports].sort((a, b) => a.publicPort - b.publicPort).map((p) => `${p.process}:${p.publicPort}`);
+    return [
+        ...(m.gateway.firewall ? ["--firewall"] : []),
+        "--ports",
+        ports.join(","),
+        "--project",
+        COMPOSE_PROJECT,
+        ...(m.gateway.existingTraefikDynamicDir !== undefined ? ["--existing-traefik"] : []),
+    ];
+}
+
 /** The fixed commands of the gateway's remote steps (they run as root on the VPS). */
 export function gatewayCommands(withTraefik: boolean): GatewayCommands {
     return {
@@ -94,8 +112,9 @@ export function renderGateway(m: GatewayModel, images: GatewayImages): GatewayRe
         ...(existing ? {} : { traefikStatic: file(TRAEFIK_STATIC_PATH, renderTraefikStatic(m)) }),
         traefikDynamic: file(`${dynamicDir}/${TRAEFIK_DYNAMIC_FILE}`, renderTraefikDynamic(m, { adminRouter: !existing })),
         haproxy: file(HAPROXY_CFG_PATH, haproxyCfg, {
-            // The staged copy sits next to the live file, so it is inside the mounted directory.
-            validate: `docker run --rm --network none -v ${HAPROXY_DIR}:${CONTAINER.haproxyDir}:ro ${shellQuote(images.haproxy)} haproxy -c -q -f "${CONTAINER.haproxyDir}/$(basename {})"`,
+            // The staged copy sits in a root-only staging directory: mounted as the one file the
+            // image's HAProxy (not root) reads, so no directory on its way needs to be readable.
+            validate: `docker run --rm --network none -v {}:${CONTAINER.haproxyDir}/haproxy.cfg:ro ${shellQuote(images.haproxy)} haproxy -c -q -f ${CONTAINER.haproxyDir}/haproxy.cfg`,
         }),
         entrypoints: traefikEntrypoints(m),
         commands: gatewayCommands(!existing),
@@ -108,13 +127,11 @@ export function gatewayFiles(r: GatewayRender): HostFile[] {
 }
 
 /**
- * The Cloudflare dns-01 token file. The content is the placeholder only (no newline: lego reads the
+ * The Cloudflare dns-01 token file: the one secret slot and nothing else (no newline: lego reads the
  * whole file as the token); the component fills in the secret right before stdin.
  */
 export function renderCfTokenFile(): HostFile {
-    const f = file(CF_TOKEN_PATH, secretPlaceholder(CF_TOKEN_SECRET), { mode: "0600", secret: true });
-    if (placeholdersIn(f.content).join() !== CF_TOKEN_SECRET) throw new Error("token file must hold exactly its placeholder");
-    return f;
+    return secretHostFile("vps", CF_TOKEN_PATH, [secretSlot(CF_TOKEN_SECRET)]);
 }
 
 /** What an existing Traefik needs for homemail's dynamic file (reported as a stack output). */

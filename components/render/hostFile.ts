@@ -1,9 +1,9 @@
 /**
  * Host files as data, and the one fixed shell step that installs a file on a host.
  *
- * Renderers return {@link HostFile}s; the component layer pushes each through a remote command whose
- * stdin is the content and whose command string is {@link installFileCommand} (no content, no secret,
- * ever). The command's first line is a machine-readable header that the offline render reads back to
+ * Renderers return {@link HostFile}s in host plans; the executor (components/hostPlan.ts) pushes each
+ * through a remote command whose stdin is the content and whose command string is the header line and
+ * {@link installFileScript} (no content, no secret, ever). The command's first line is a machine-readable header that the offline render reads back to
  * write `out/<stack>/hosts/...` and `files.json`.
  */
 import { createHash } from "node:crypto";
@@ -19,10 +19,16 @@ export interface HostFile {
     /** `user:group`. */
     readonly owner: string;
     /**
-     * File content. For secret files this holds placeholder tokens ({@link secretPlaceholder}); the
-     * component swaps in the real values inside an apply, right before the content goes to stdin.
+     * File content. For a file with {@link secretTemplate} this is that template's display text
+     * (each secret shown as its {@link secretPlaceholder} token), never what is sent.
      */
     readonly content: string;
+    /**
+     * Where the secret values go: the content as literal parts and secret slots. The component fills
+     * exactly these slots inside an apply, right before the content goes to stdin; a token-like string
+     * in a literal part (a display name, say) stays text. Only on secret files.
+     */
+    readonly secretTemplate?: SecretTemplate;
     /** True when the content carries secret values (then mode must deny group/other). */
     readonly secret: boolean;
     /**
@@ -59,24 +65,76 @@ const MODE = /^0[0-7]{3}$/;
 const OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
 const PATH = /^\/[A-Za-z0-9._/@-]+$/;
 
-/** A token that stands for a secret value in rendered text. Unique per secret name. */
-export function secretPlaceholder(name: string): string {
-    if (!/^[A-Za-z0-9_.:@-]+$/.test(name)) throw new Error(`bad secret placeholder name ${name}`);
-    return `@@HOMEMAIL_SECRET(${name})@@`;
+/** A position a renderer chose for a secret value; names come from renderers, never from config text. */
+export interface SecretSlot {
+    readonly secret: string;
 }
 
-/** All placeholder names in a text, sorted and unique. */
+/**
+ * Rendered text with secret values at the renderer's positions: literal parts (copied as they are,
+ * whatever they contain) and {@link SecretSlot}s. Filling never searches text for tokens, so a config
+ * value that looks like a placeholder cannot pull a secret into its place.
+ */
+export type SecretTemplate = readonly (string | SecretSlot)[];
+
+export const secretSlot = (name: string): SecretSlot => ({ secret: secretName(name) });
+
+const SECRET_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+function secretName(name: string): string {
+    if (!SECRET_NAME.test(name)) throw new Error(`bad secret placeholder name ${name}`);
+    return name;
+}
+
+/** The token that shows a secret's place in display text (offline render, diffs). Unique per name. */
+export function secretPlaceholder(name: string): string {
+    return `@@HOMEMAIL_SECRET(${secretName(name)})@@`;
+}
+
+/** All placeholder tokens' names in a display text, sorted and unique (for checks and display only). */
 export function placeholdersIn(text: string): string[] {
     return [...new Set([...text.matchAll(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g)].map((m) => m[1]))].sort();
 }
 
-/** Replaces every placeholder by its value; throws if one has no value (never ship a token). */
-export function fillPlaceholders(text: string, values: Readonly<Record<string, string>>): string {
-    return text.replace(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g, (_, name: string) => {
-        const v = values[name];
-        if (v === undefined) throw new Error(`no value for secret placeholder ${name}`);
-        return v;
-    });
+/** A template's display text: each slot as its placeholder token. */
+export function templateText(t: SecretTemplate): string {
+    return t.map((p) => (typeof p === "string" ? p : secretPlaceholder(p.secret))).join("");
+}
+
+/** The secret names a template needs, sorted and unique. */
+export function templateSecrets(t: SecretTemplate): string[] {
+    return [...new Set(t.flatMap((p) => (typeof p === "string" ? [] : [p.secret])))].sort();
+}
+
+/**
+ * Fills exactly the template's slots, each value passed through `escape` (for the syntax around the
+ * slot); throws if one has no value (never ship a token).
+ */
+export function fillTemplate(t: SecretTemplate, values: Readonly<Record<string, string>>, escape: (value: string) => string = (v) => v): string {
+    return t
+        .map((p) => {
+            if (typeof p === "string") return p;
+            const v = values[p.secret];
+            if (v === undefined) throw new Error(`no value for secret placeholder ${p.secret}`);
+            return escape(v);
+        })
+        .join("");
+}
+
+/**
+ * A step's stdin as a template: the whole text one secret (`secretPlaceholder(name)` and nothing
+ * else), or undefined for plain text. A token anywhere else is a renderer's mistake.
+ */
+export function stdinTemplate(text: string): SecretTemplate | undefined {
+    const whole = /^@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:-]+)\)@@$/.exec(text);
+    if (whole) return [secretSlot(whole[1])];
+    if (placeholdersIn(text).length) throw new Error("a step's stdin is either one secret placeholder or plain text");
+    return undefined;
+}
+
+/** A secret host file made from a template: its content is the template's display text. */
+export function secretHostFile(host: HostName, path: string, template: SecretTemplate, extra: Partial<HostFile> = {}): HostFile {
+    return { host, path, mode: "0600", owner: "root:root", content: templateText(template), secretTemplate: template, secret: true, ...extra };
 }
 
 /** Single-quotes a word for POSIX sh. */
@@ -86,10 +144,12 @@ export function shellQuote(word: string): string {
 
 /**
  * A fixed command run as root: as is for the root SSH user, else through `sudo -n sh -c` with the
- * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo).
+ * whole command quoted (so `&&`, `;`, pipes, comments and newlines all run under sudo). A single
+ * bare word (`true`, the SSH wait) runs as `sudo -n <word>`. Only the executor calls this.
  */
 export function asRoot(sshUser: string, command: string): string {
-    return sshUser === "root" ? command : `sudo -n sh -c ${shellQuote(command)}`;
+    if (sshUser === "root") return command;
+    return /^[A-Za-z0-9_./-]+$/.test(command) ? `sudo -n ${command}` : `sudo -n sh -c ${shellQuote(command)}`;
 }
 
 export function sha256(text: string | Buffer): string {
@@ -104,37 +164,93 @@ export function assertValidHostFile(f: HostFile): void {
     if (f.secret && (f.mode[2] !== "0" || f.mode[3] !== "0")) {
         throw new Error(`secret host file ${f.path} has mode ${f.mode}; group/other must have no access`);
     }
-    if (!f.secret && placeholdersIn(f.content).length) throw new Error(`host file ${f.path} has secret placeholders but is not marked secret`);
+    if (f.secretTemplate && !f.secret) throw new Error(`host file ${f.path} has secret slots but is not marked secret`);
+    if (f.secretTemplate && templateText(f.secretTemplate) !== f.content) throw new Error(`host file ${f.path}: content is not its template's display text`);
     if (f.encoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(f.content)) throw new Error(`host file ${f.path}: content is not base64`);
 }
 
-/**
- * The shell step that installs stdin as the file: stage next to the target (same filesystem), set
- * owner and mode before any content is visible, validate the staged copy, then rename over the target
- * (atomic: readers see the old or the new file, never half of one). Prints nothing of the content.
- */
-export function installFileCommand(f: HostFile, sshUser: string): string {
-    assertValidHostFile(f);
+/** The first line of a file-install command: what the offline render reads back (files.json). */
+export function fileHeaderLine(f: HostFile): string {
     const header: FileHeader = { host: f.host, path: f.path, mode: f.mode, owner: f.owner, secret: f.secret, ...(f.encoding ? { encoding: f.encoding } : {}) };
-    const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
+    return `${FILE_HEADER}${JSON.stringify(header)}`;
+}
+
+/**
+ * Refuses (exit 1, naming the directory) when anyone but root (and the installing user, which on a
+ * host is root) could change where the target path leads: every directory on the path as written and
+ * as resolved must be owned by one of them and writable by no one else. A sticky directory (`/tmp`)
+ * may be world-writable above the target, since no one else can rename or remove what root owns in
+ * it; the target's own directory may not. A path component that does not exist yet ends the walk: the
+ * installer creates it.
+ */
+const REFUSE_SHARED_DIRECTORIES = [
+    "homemail_check_dir() {",
+    '  homemail_uid=$(stat -L -c %u -- "$1")',
+    '  homemail_mode=$(stat -L -c %a -- "$1")',
+    '  if [ "$homemail_uid" != 0 ] && [ "$homemail_uid" != "$homemail_me" ]; then homemail_why="is owned by uid $homemail_uid"',
+    '  elif [ $((0$homemail_mode & 022)) -ne 0 ] && { [ "$1" = "$2" ] || [ $((0$homemail_mode & 01000)) -eq 0 ]; }; then homemail_why="is writable by group or others (mode $homemail_mode)"',
+    "  else return 0; fi",
+    '  echo "homemail: refusing to install $f: directory $1 $homemail_why, so another user could redirect the write. Fix: chown root:root $1 && chmod go-w $1" >&2',
+    "  exit 1",
+    "}",
+    "homemail_check_path() {",
+    '  homemail_check_dir / "$1"',
+    "  homemail_p=''",
+    "  homemail_rest=${1#/}",
+    '  while [ -n "$homemail_rest" ]; do',
+    '    homemail_p="$homemail_p/${homemail_rest%%/*}"',
+    "    case $homemail_rest in */*) homemail_rest=${homemail_rest#*/} ;; *) homemail_rest='' ;; esac",
+    '    [ -e "$homemail_p" ] || return 0',
+    '    homemail_check_dir "$homemail_p" "$1"',
+    "  done",
+    "}",
+];
+
+/**
+ * The shell step that installs stdin as the file. It refuses a directory that another user could
+ * change ({@link REFUSE_SHARED_DIRECTORIES}), stages in a fresh root-only directory inside the
+ * target's directory (same filesystem; no one else can swap the staged file for a symlink), sets
+ * owner and mode before any content is visible, validates the staged copy, then renames it over the
+ * target with `mv -fT` (atomic: readers see the old or the new file; a symlink at the target is
+ * replaced, never followed, and never taken as a directory to move into). Prints nothing of the
+ * content. Runs as root (the executor, components/hostPlan.ts, adds sudo for a non-root SSH user).
+ */
+export function installFileScript(f: HostFile): string {
+    assertValidHostFile(f);
+    const slash = f.path.lastIndexOf("/");
+    const dir = f.path.slice(0, slash) || "/";
     const steps = [
         "set -eu",
         `f=${shellQuote(f.path)}`,
+        `d=${shellQuote(dir)}`,
+        `n=${shellQuote(f.path.slice(slash + 1))}`,
+        "homemail_me=$(id -u)",
+        ...REFUSE_SHARED_DIRECTORIES,
+        // Before creating anything (mkdir -p would follow a swapped symlink) and again after.
+        'homemail_check_path "$d"',
         // New parent directories: readable for public files (daemons that drop root read them),
         // private for secret ones. Existing directories keep their mode.
-        `(umask ${f.secret ? "077" : "022"} && mkdir -p ${shellQuote(dir)})`,
+        `(umask ${f.secret ? "077" : "022"} && mkdir -p "$d")`,
+        'homemail_check_path "$d"',
+        'r=$(cd -P -- "$d" && pwd -P)',
+        'homemail_check_path "$r"',
         "umask 077",
-        `t=$(mktemp ${shellQuote(`${dir}/.homemail-stage.XXXXXX`)})`,
-        `trap 'rm -f "$t"' EXIT`,
+        's=$(mktemp -d "$r/.homemail-stage.XXXXXX")',
+        `trap 'rm -rf "$s"' EXIT`,
+        't="$s/$n"',
+        ': > "$t"',
         `chown ${shellQuote(f.owner)} "$t"`,
         `chmod ${f.mode} "$t"`,
         f.encoding === "base64" ? `base64 -d > "$t"` : `cat > "$t"`,
         ...(f.validate ? [`${f.validate.split("{}").join('"$t"')} >&2 || { echo "homemail: $f failed validation; the live file is unchanged" >&2; exit 1; }`] : []),
-        `if cmp -s "$t" "$f"; then echo unchanged; else mv -f "$t" "$f"; echo installed; fi`,
+        `if [ -f "$r/$n" ] && [ ! -L "$r/$n" ] && cmp -s "$t" "$r/$n"; then echo unchanged; else mv -fT "$t" "$r/$n"; echo installed; fi`,
     ];
-    const script = steps.join("\n");
-    const body = asRoot(sshUser, script);
-    return `${FILE_HEADER}${JSON.stringify(header)}\n${body}\n`;
+    return steps.join("\n");
+}
+
+/** The whole install command as a root SSH user gets it: header line, script (labs run this). */
+export function installFileCommand(f: HostFile): string {
+    return `${fileHeaderLine(f)}\n${installFileScript(f)}\n`;
 }
 
 /** Reads the header back from a command string; undefined when it is not a file-install command. */

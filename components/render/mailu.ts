@@ -22,15 +22,15 @@
  *   hash); in update mode an unchanged plain password keeps the stored hash; list items starting with
  *   "-" mean "remove"; `dkim_key` accepts a PEM string and re-wraps it.
  */
-import { stringify } from "yaml";
+import { Document, isScalar, isSeq, stringify, visit } from "yaml";
 import type { Model } from "../config/model";
 import { pinnedImage } from "./gatewayLayout";
-import { HostFile, secretPlaceholder } from "./hostFile";
+import { fillTemplate, HostFile, SecretTemplate, secretHostFile, secretSlot, sha256, templateText } from "./hostFile";
 
 /** The slice of the model this renderer reads. */
 export type MailuModel = Pick<
     Model,
-    "mailHost" | "passthroughHosts" | "domains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
+    "mailHost" | "passthroughHosts" | "domains" | "mainDomains" | "adminAddress" | "addresses" | "ports" | "mailu" | "images" | "dkim" | "dmarc" | "users" | "aliases"
 >;
 
 export const HEADER = "managed by homemail, do not edit";
@@ -58,7 +58,11 @@ export const API_TOKEN_PLACEHOLDER = "mailu.api_token";
 export const MAILU_COMMANDS = Object.freeze({
     preflight: `${MAILU_SCRIPT_PATH} preflight`,
     applySysctl: `sysctl -p ${NONLOCAL_BIND_SYSCTL_PATH}`,
+    /** Puts ip_nonlocal_bind back to what the host's own sysctl files say (0 when none sets it). */
+    restoreSysctl: `${MAILU_SCRIPT_PATH} nonlocal-bind-restore`,
     up: `${MAILU_SCRIPT_PATH} up`,
+    /** Stops the project (data stays under dataRoot). */
+    down: `${MAILU_SCRIPT_PATH} down`,
     /** The import YAML arrives on stdin: dry run first, then `--update` (merge). */
     import: `${MAILU_SCRIPT_PATH} import`,
     reconcile: (prune: boolean) => `${MAILU_SCRIPT_PATH} reconcile${prune ? " --prune" : ""}`,
@@ -258,13 +262,13 @@ export function renderMailuEnv(model: MailuModel): HostFile {
  * `*_KEY` variable from the environment of the daemons it starts.
  */
 export function renderMailuSecretsEnv(model: MailuModel): HostFile {
-    const lines = [
-        `# ${HEADER}`,
-        "# Mailu's secrets. Compose reads this file as root; only root can read it on the host.",
-        `SECRET_KEY=${secretPlaceholder(SECRET_KEY_PLACEHOLDER)}`,
-        ...(model.mailu.api ? [`API_TOKEN=${secretPlaceholder(API_TOKEN_PLACEHOLDER)}`] : []),
+    const template: SecretTemplate = [
+        `# ${HEADER}\n`,
+        "# Mailu's secrets. Compose reads this file as root; only root can read it on the host.\n",
+        "SECRET_KEY=", secretSlot(SECRET_KEY_PLACEHOLDER), "\n",
+        ...(model.mailu.api ? ["API_TOKEN=", secretSlot(API_TOKEN_PLACEHOLDER), "\n"] : []),
     ];
-    return { host: "home", path: MAILU_SECRETS_ENV_PATH, mode: "0600", owner: "root:root", content: `${lines.join("\n")}\n`, secret: true };
+    return secretHostFile("home", MAILU_SECRETS_ENV_PATH, template);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -369,33 +373,64 @@ export type ImportSecret =
     | { readonly placeholder: string; readonly kind: "dkim"; readonly domain: string };
 
 export interface MailuImport {
-    /** YAML for `flask mailu config-import --update`, with a placeholder inside "..." per secret. */
+    /** Display text: the YAML with a placeholder token inside "..." per secret (offline render, diffs). */
     readonly content: string;
+    /** The same YAML with each secret as a slot inside its "...": what {@link fillImportSecrets} fills. */
+    readonly template: SecretTemplate;
     readonly secrets: readonly ImportSecret[];
 }
 
-export const passwordPlaceholder = (address: string) => `password:${address}`;
+/**
+ * A password's secret name: a hash of the address, so every local-part character the config allows
+ * (`o'brien`, `first+tag`) makes a valid name, and adding a user renames no one else's secret.
+ */
+export const passwordPlaceholder = (address: string) => `password:${sha256(address).slice(0, 24)}`;
 export const dkimPlaceholder = (domain: string) => `dkim:${domain}`;
+
+/**
+ * Mailu's "replace this list" marker (core/admin/mailu/schemas.py `_patch_item`): in update mode, a list
+ * holding it replaces the stored list instead of joining it (a union). Mailu honours it only on items
+ * that already exist; on a new item it would be stored as a literal value (an alias destination
+ * "-prune-"). So `homemail-mailu import` imports twice: first without the markers (creating what is
+ * new), then as rendered (every item exists now, so every list becomes exactly the rendered one).
+ *
+ * Contract with assets/mailu/homemail-mailu.sh: every list of the import is a one-line flow sequence
+ * that starts with the marker, `["-prune-", "a@example.com"]` or `["-prune-"]`; the script drops the
+ * marker with one sed expression. A secret value cannot imitate it: inside a double-quoted scalar a
+ * `"` is always escaped.
+ */
+export const PRUNE_MARKER = "-prune-";
+/** The import's list fields (domain alternatives, alias destinations), rendered with {@link PRUNE_MARKER}. */
+const LIST_KEYS = ["alternatives", "destination"];
 
 /**
  * Domains (with their alternative domains and DKIM key), users and aliases, as Mailu's config-import
  * reads them (core/admin/mailu/schemas.py). Every string is double-quoted, so YAML 1.1 readers
- * (PyYAML) and 1.2 readers agree; secrets sit inside quotes and must be filled with
- * {@link fillImportSecrets}.
+ * (PyYAML) and 1.2 readers agree; secrets sit inside quotes, as slots of {@link MailuImport.template}
+ * that only {@link fillImportSecrets} fills. Every list replaces what Mailu has ({@link PRUNE_MARKER}): a destination
+ * or an alternative domain removed from the config leaves Mailu too. Every user is imported with
+ * `enabled: true`, so a user that was disabled (by hand, or by an older homemail's prune) and is
+ * listed again receives mail again.
  */
 export function renderMailuImport(model: MailuModel): MailuImport {
     const secrets: ImportSecret[] = [];
+    // The YAML is written with a marker per secret; a marker that no config text contains (the text
+    // decides how many `~` it takes, so the same model gives the same bytes) lets the split below
+    // find exactly the renderer's positions.
+    let marker = "HOMEMAIL~SLOT";
+    const config = JSON.stringify([model.domains, model.users, model.aliases]);
+    while (config.includes(marker)) marker += "~";
     const secret = (s: ImportSecret) => {
         secrets.push(s);
-        return secretPlaceholder(s.placeholder);
+        return `${marker}${secrets.length - 1}${marker}`;
     };
-    const mainDomains = model.domains.filter((d) => d.kind !== "alternative").sort((x, y) => x.name.localeCompare(y.name));
-    const domain = mainDomains.map((d) => {
-        const alternatives = model.domains.filter((x) => x.alternativeOf === d.name).map((x) => x.name).sort();
+    const domain = [...model.mainDomains].sort().map((name) => {
+        const alternatives = model.domains.filter((x) => x.alternativeOf === name).map((x) => x.name).sort();
         return {
-            name: d.name,
-            ...(alternatives.length ? { alternatives } : {}),
-            dkim_key: secret({ placeholder: dkimPlaceholder(d.name), kind: "dkim", domain: d.name }),
+            name,
+            // Always present: removing a domain's last alternative must reach Mailu too.
+            alternatives: [PRUNE_MARKER, ...alternatives],
+            dkim_key: secret({ placeholder: dkimPlaceholder(name), kind: "dkim", domain: name }),
         };
     });
     const user = [...model.users]
@@ -404,20 +439,34 @@ export function renderMailuImport(model: MailuModel): MailuImport {
             email: u.address,
             password: secret({ placeholder: passwordPlaceholder(u.address), kind: "password", address: u.address }),
             hash_password: true,
+            enabled: true,
             global_admin: u.globalAdmin,
             ...(u.displayName !== undefined ? { displayed_name: u.displayName } : {}),
             ...(u.quotaBytes !== undefined ? { quota_bytes: u.quotaBytes } : {}),
         }));
     const alias = [...model.aliases]
         .sort((x, y) => x.address.localeCompare(y.address))
-        .map((al) => ({ email: al.address, destination: [...al.destinations] }));
+        .map((al) => ({ email: al.address, destination: [PRUNE_MARKER, ...al.destinations] }));
     const head = [
         `# ${HEADER}`,
         `# Input of: flask mailu config-import --update (merge: accounts made in the admin GUI stay).`,
+        `# "${PRUNE_MARKER}" makes a list replace Mailu's; homemail-mailu imports once without the markers first.`,
         "",
     ].join("\n");
-    return { content: head + stringify({ domain, user, alias }, YAML_OPTIONS), secrets };
+    const doc = new Document({ domain, user, alias }, YAML_OPTIONS);
+    visit(doc, {
+        Pair(_, pair) {
+            if (isScalar(pair.key) && LIST_KEYS.includes(String(pair.key.value)) && isSeq(pair.value)) pair.value.flow = true;
+        },
+    });
+    const yaml = head + doc.toString({ ...YAML_OPTIONS, flowCollectionPadding: false });
+    const pieces = yaml.split(new RegExp(`${escapeRegExp(marker)}(\\d+)${escapeRegExp(marker)}`));
+    const template: SecretTemplate = pieces.map((piece, i) => (i % 2 === 0 ? piece : secretSlot(secrets[Number(piece)].placeholder)));
+    if (pieces.length !== 2 * secrets.length + 1) throw new Error("mailu import: a secret marker went missing in the YAML");
+    return { content: templateText(template), template, secrets };
 }
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * The body of a YAML double-quoted scalar for `value` (no surrounding quotes): JSON escapes plus the
@@ -429,13 +478,9 @@ export function yamlQuotedBody(value: string): string {
         .replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Fills the import YAML's placeholders with secret values, each escaped for its quoted scalar. */
+/** Fills the import YAML's secret slots (and nothing else) with secret values, each escaped for its quoted scalar. */
 export function fillImportSecrets(imp: MailuImport, values: Readonly<Record<string, string>>): string {
-    return imp.content.replace(/@@HOMEMAIL_SECRET\(([A-Za-z0-9_.:@-]+)\)@@/g, (_, name: string) => {
-        const v = values[name];
-        if (v === undefined) throw new Error(`no value for secret placeholder ${name}`);
-        return yamlQuotedBody(v);
-    });
+    return fillTemplate(imp.template, values, yamlQuotedBody);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -58,14 +58,20 @@ function key(text: string): string {
 /** One entrypoint Traefik must have for homemail's routers (also reported for an existing Traefik). */
 export interface TraefikEntrypoint {
     readonly name: string;
-    /** `:<port>` (all addresses) or `<address>:<port>`. */
+    /** `<address>:<port>`: `0.0.0.0` (every IPv4 address, never IPv6: the VPS firewall filters IPv4 only for these ports) or loopback. */
     readonly address: string;
     readonly port: number;
 }
 
+/**
+ * Traefik's `:443` listens on IPv6 too (Go's dual-stack wildcard); the design is IPv4-only, so every
+ * public entrypoint binds the IPv4 wildcard and nothing is reachable over IPv6 but SSH and WireGuard.
+ */
+const ALL_IPV4 = "0.0.0.0";
+
 /** The entrypoints homemail's dynamic file refers to, in port order (port-table rows only). */
 export function traefikEntrypoints(m: Pick<GatewayModel, "ports">): TraefikEntrypoint[] {
-    return traefikRows(m).map((r) => ({ name: entrypointName(r), address: `:${r.publicPort}`, port: r.publicPort }));
+    return traefikRows(m).map((r) => ({ name: entrypointName(r), address: `${ALL_IPV4}:${r.publicPort}`, port: r.publicPort }));
 }
 
 /** The static configuration file. */
@@ -73,7 +79,7 @@ export function renderTraefikStatic(m: GatewayModel): string {
     const entryPoints: Record<string, unknown> = {};
     for (const row of traefikRows(m)) {
         const name = entrypointName(row);
-        const ep: Record<string, unknown> = { address: `:${row.publicPort}` };
+        const ep: Record<string, unknown> = { address: `${ALL_IPV4}:${row.publicPort}` };
         switch (row.mode) {
             case "http":
                 // Port 80 only carries ACME http-01 for Mailu's own certificates; everything else is

@@ -68,6 +68,15 @@ export function hubForwardRules(model: WireguardModel): string[][] {
     return rules;
 }
 
+/**
+ * The hub's PostDown: deletes each FORWARD rule iptables-save lists with the homemail tag. The tagged
+ * rules hold no quotes or spaces inside a word (the tag is one word), so word splitting of a saved
+ * rule gives back its arguments.
+ */
+export function hubPostDown(): string {
+    return `PostDown = iptables-save -t filter | sed -n 's/^-A FORWARD \\(.* --comment ${WG_RULE_TAG} .*\\)$/\\1/p' | while read -r rule; do iptables -w 10 -D FORWARD $rule; done`;
+}
+
 /** AllowedIPs of the hub's peer (home): the spoke's own address, and the Mailu subnet with egress. */
 export function hubAllowedIps(model: WireguardModel): string[] {
     const a = model.addresses;
@@ -91,7 +100,9 @@ function hubLines(model: WireguardModel, spokePublicKey: string): string[] {
         `PostUp = wg set %i private-key ${WG_KEY_PATH}`,
         "# Forward only what the design needs (checked before added: PostUp may run again).",
         ...rules.map((r) => `PostUp = iptables -w 10 -C FORWARD ${r.join(" ")} 2>/dev/null || iptables -w 10 -A FORWARD ${r.join(" ")}`),
-        ...rules.map((r) => `PostDown = iptables -w 10 -D FORWARD ${r.join(" ")} 2>/dev/null || true`),
+        "# Remove every FORWARD rule tagged by homemail, whatever this file says now: a restart runs the",
+        "# new file's PostDown, and rules of an older config would linger otherwise.",
+        hubPostDown(),
         "",
         "[Peer]",
         "# home (spoke)",

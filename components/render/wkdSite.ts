@@ -75,9 +75,14 @@ function publicFile(path: string, content: string, opts: { base64?: boolean; val
     });
 }
 
-export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
+/**
+ * `pinnedImage`: the nginx image the gateway pulled, `nginx:<tag>@sha256:<digest>` (what its compose
+ * service runs, so the check is the same nginx, and Docker never pulls a tag by itself). Default: the
+ * tag alone, for a site rendered without a gateway (tests, shape).
+ */
+export function renderWkdSite(model: WkdSiteModel, pinnedImage?: string): WkdSiteRender {
     const domains = [...model.domains].sort((a, b) => cmp(a.name, b.name));
-    const image = wkdImage(model);
+    const image = pinnedImage ?? wkdImage(model);
     const tree = renderWkdTree(model);
 
     const conf = renderWkdNginxConf({ domains, listen: model.addresses.wkdListen, root: WKD_CONTAINER_ROOT });
@@ -145,7 +150,7 @@ export function renderWkdSite(model: WkdSiteModel): WkdSiteRender {
     };
 }
 
-/** The pinned nginx image of the site. */
+/** The site's nginx image by tag (the gateway pins it by digest: see {@link renderWkdSite}). */
 export function wkdImage(model: Pick<Model, "images">): string {
     return `nginx:${model.images.nginx}`;
 }

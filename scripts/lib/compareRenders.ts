@@ -4,8 +4,9 @@
  * give the same result whatever order their entries come in.
  */
 import { createTwoFilesPatch, OMIT_HEADERS } from "diff";
+import type { RenderDocument } from "./renderDocuments";
 import type { DnsRecordOut } from "./zoneFile";
-import type { HostFileSnapshot, RenderTree, ResourceSnapshot } from "./renderTree";
+import type { HostFileSnapshot, RenderTree, ResourceSnapshot, StepSnapshot } from "./renderTree";
 import { FieldChange, fieldChanges, leaves, sameValue } from "./valueDiff";
 import { stableJson } from "./writeOut";
 
@@ -51,6 +52,25 @@ export interface ResourceChange {
     readonly fields: readonly ResourceFieldChange[];
 }
 
+/** A remote step that was added, removed, or whose strategy, re-run inputs, undo or order changed. */
+export interface StepChange {
+    readonly kind: ChangeKind;
+    readonly host: string;
+    readonly name: string;
+    readonly before?: StepSnapshot;
+    readonly after?: StepSnapshot;
+    /** For "changed": the fields that differ; for "added": every field. */
+    readonly fields: readonly FieldChange[];
+}
+
+/** A rendered document (mailu/import.yaml: where mail goes) that was added, changed or removed. */
+export interface DocumentChange {
+    readonly kind: ChangeKind;
+    readonly path: string;
+    /** Unified diff of the content (hunks only); an added document shows every line, a removed one none. */
+    readonly patch?: string;
+}
+
 export interface OutputChange {
     readonly kind: ChangeKind;
     readonly name: string;
@@ -59,13 +79,15 @@ export interface OutputChange {
 
 export interface RenderDiff {
     readonly files: readonly FileChange[];
+    readonly steps: readonly StepChange[];
+    readonly documents: readonly DocumentChange[];
     readonly records: readonly RecordChange[];
     readonly resources: readonly ResourceChange[];
     readonly outputs: readonly OutputChange[];
 }
 
 export function isEmptyDiff(d: RenderDiff): boolean {
-    return d.files.length + d.records.length + d.resources.length + d.outputs.length === 0;
+    return d.files.length + d.steps.length + d.documents.length + d.records.length + d.resources.length + d.outputs.length === 0;
 }
 
 const kindRank = (k: ChangeKind) => CHANGE_KINDS.indexOf(k);
@@ -107,6 +129,15 @@ function compareFiles(before: readonly HostFileSnapshot[], after: readonly HostF
         changes.push({ kind: kindOf(b, a), host: f.host, path: f.path, before: meta(b), after: meta(a), metadata, patch, secret });
     }
     return changes.sort(byKindThen((c) => `${c.host}:${c.path}`));
+}
+
+function compareDocuments(before: readonly RenderDocument[], after: readonly RenderDocument[]): DocumentChange[] {
+    const changes: DocumentChange[] = [];
+    for (const [p, b, a] of pairs(before, after, (d) => d.path)) {
+        if (b && a && b.content === a.content) continue;
+        changes.push({ kind: kindOf(b, a), path: p, ...(a ? { patch: unifiedHunks(b?.content ?? "", a.content) } : {}) });
+    }
+    return changes.sort(byKindThen((c) => c.path));
 }
 
 const recordGroup = (r: DnsRecordOut) => `${r.zone} ${r.name} ${r.type}`;
@@ -169,6 +200,22 @@ function compareResources(before: RenderTree, after: RenderTree): ResourceChange
     return changes.sort(byKindThen((c) => c.urn));
 }
 
+function compareSteps(before: readonly StepSnapshot[], after: readonly StepSnapshot[]): StepChange[] {
+    const changes: StepChange[] = [];
+    for (const [, b, a] of pairs(before, after, (x) => `${x.host}:${x.name}`)) {
+        if (b && a && sameValue(b, a)) continue;
+        const kind = kindOf(b, a);
+        const s = (a ?? b)!;
+        const body = (x: StepSnapshot | undefined) => {
+            if (!x) return undefined;
+            const { host: _host, name: _name, ...rest } = x;
+            return rest;
+        };
+        changes.push({ kind, host: s.host, name: s.name, before: b, after: a, fields: fieldsOf(kind, body(b), body(a)) });
+    }
+    return changes.sort(byKindThen((c) => `${c.host}:${c.name}`));
+}
+
 function compareOutputs(before: Readonly<Record<string, unknown>>, after: Readonly<Record<string, unknown>>): OutputChange[] {
     const changes: OutputChange[] = [];
     for (const name of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
@@ -185,6 +232,9 @@ function compareOutputs(before: Readonly<Record<string, unknown>>, after: Readon
 export function compareRenders(before: RenderTree, after: RenderTree): RenderDiff {
     return {
         files: compareFiles(before.files, after.files),
+        // A render from before steps.json existed has no steps to compare (not: every step added).
+        steps: before.steps && after.steps ? compareSteps(before.steps, after.steps) : [],
+        documents: compareDocuments(before.documents ?? [], after.documents ?? []),
         records: compareRecords(before.records, after.records),
         resources: compareResources(before, after),
         outputs: compareOutputs(before.outputs, after.outputs),

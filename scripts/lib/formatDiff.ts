@@ -23,6 +23,8 @@ export const MARK: Record<ChangeKind, string> = { added: "+", changed: "~", remo
 type Group = keyof RenderDiff;
 const GROUPS: readonly { key: Group; title: string }[] = [
     { key: "files", title: "Host files" },
+    { key: "steps", title: "Host steps" },
+    { key: "documents", title: "Mailu import" },
     { key: "records", title: "DNS records" },
     { key: "resources", title: "Resources" },
     { key: "outputs", title: "Stack outputs" },
@@ -85,6 +87,14 @@ function groupLines(diff: RenderDiff, group: Group, patchIndent: string): string
     switch (group) {
         case "files":
             return diff.files.flatMap((c) => fileLines(c, patchIndent));
+        case "steps":
+            return diff.steps.flatMap((c) => [
+                `${MARK[c.kind]} ${c.host}: ${c.name}${c.after ? ` (${String(c.after.strategy)}, undo ${String((c.after.undo as { kind?: string } | undefined)?.kind)})` : ""}`,
+                ...(c.kind === "added" ? [] : c.fields.flatMap((f) => fieldLines(f, false, patchIndent))),
+            ]);
+        case "documents":
+            // The import's users, aliases and destinations: where mail goes (secrets are placeholders).
+            return diff.documents.flatMap((c) => [`${MARK[c.kind]} ${c.path}`, ...(c.patch ? indentLines(c.patch, patchIndent) : [])]);
         case "records":
             return diff.records.flatMap(recordLines);
         case "resources":

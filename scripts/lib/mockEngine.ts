@@ -40,6 +40,8 @@ export interface RecordedResource {
 
 export interface ProgramRun {
     readonly resources: RecordedResource[];
+    /** What each component registered as its outputs (registerOutputs), by URN; secrets as {@link SecretValue}. */
+    readonly componentOutputs?: Readonly<Record<string, Record<string, unknown>>>;
     /** The program module's exports, resolved; secrets as {@link SecretValue}. */
     readonly outputs: Record<string, unknown>;
 }
@@ -83,6 +85,39 @@ interface ProviderFixtures {
 
 function loadFixtures(): ProviderFixtures {
     return JSON.parse(readFileSync(path.join(FIXTURES, "provider-outputs.json"), "utf8")) as ProviderFixtures;
+}
+
+/** The id the mock engine gives a custom resource (a provider would return its own). */
+export function mockResourceId(name: string): string {
+    return `${name}-id`;
+}
+
+/** A value the mock engine invents (never a config input), and what it stands for. */
+export interface FixtureMarker {
+    /** The fixture text; a value containing it (or, for ids, equal to it) is fixture-derived. */
+    readonly text: string;
+    readonly match: "contains" | "equals";
+    readonly what: string;
+}
+
+/**
+ * Every fixture value a render can show outside secrets: the DKIM public key (as its base64 body,
+ * the form TXT records and outputs carry), the DNSSEC DS, WireGuard public keys, image digests and
+ * the ACME token. Resource ids are added by the caller ({@link mockResourceId}).
+ */
+export function fixtureMarkers(fx: ProviderFixtures = loadFixtures()): FixtureMarker[] {
+    const pub = readFileSync(path.join(FIXTURES, "dkim", "test-only-dkim.pub"), "utf8").replace(/-----[A-Z ]+-----|\s/g, "");
+    const ds = fx.byType["cloudflare:index/zoneDnssec:ZoneDnssec"] ?? {};
+    const contains = (text: unknown, what: string): FixtureMarker[] => (typeof text === "string" && text.length >= 16 ? [{ text, match: "contains", what }] : []);
+    return [
+        ...contains(pub, "DKIM public key (tests/fixtures/dkim): the same for every domain"),
+        ...contains(ds.digest, "DNSSEC DS digest (tests/fixtures/provider-outputs.json): the same for every zone"),
+        ...contains(ds.publicKey, "DNSSEC public key (tests/fixtures/provider-outputs.json): the same for every zone"),
+        ...contains(fx.wireguardPublicKeys.hub, "WireGuard hub public key (tests/fixtures/wireguard)"),
+        ...contains(fx.wireguardPublicKeys.spoke, "WireGuard spoke public key (tests/fixtures/wireguard)"),
+        ...contains(fx.byType["docker:index/remoteImage:RemoteImage"]?.repoDigest, "image digest (tests/fixtures/provider-outputs.json)"),
+        ...contains(fx.byType["cloudflare:index/apiToken:ApiToken"]?.value, "ACME API token (tests/fixtures/provider-outputs.json)"),
+    ];
 }
 
 const hex = (seed: string, n: number) => createHash("sha256").update(seed).digest("hex").slice(0, n);
@@ -152,6 +187,11 @@ export async function runProgram(opts: {
     load: () => Promise<Record<string, unknown>>;
     /** Called for each registration as it happens (also when the program later fails). */
     onResource?: (r: RecordedResource) => void;
+    /**
+     * A test's own data-source results (e.g. a zone's record listing) by invoke token, as a function of
+     * the invoke's inputs; undefined falls back to the fixtures.
+     */
+    invoke?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 }): Promise<ProgramRun> {
     const { pulumi } = opts;
     const fx = loadFixtures();
@@ -162,9 +202,9 @@ export async function runProgram(opts: {
         {
             newResource: (args) => {
                 inputsByUrnKey.set(`${args.type}::${args.name}`, args.inputs);
-                return { id: `${args.name}-id`, state: fixtureState(args.type, args.name, args.inputs, fx) };
+                return { id: mockResourceId(args.name), state: fixtureState(args.type, args.name, args.inputs, fx) };
             },
-            call: (args) => ({ ...args.inputs, ...(fx.invokes?.[args.token] ?? {}) }),
+            call: (args) => ({ ...args.inputs, ...(opts.invoke?.(args.token, args.inputs) ?? fx.invokes?.[args.token] ?? {}) }),
         },
         opts.project,
         opts.stack,
@@ -175,6 +215,15 @@ export async function runProgram(opts: {
     const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
     const monitor = settings.getMonitor() as {
         registerResource(req: MonitorRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): void;
+    };
+    const componentOutputs: Record<string, Record<string, unknown>> = {};
+    const withOutputs = monitor as unknown as {
+        registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined }, cb: (err: unknown, resp?: unknown) => void): void;
+    };
+    const originalOutputs = withOutputs.registerResourceOutputs.bind(monitor);
+    withOutputs.registerResourceOutputs = (req, cb) => {
+        componentOutputs[req.getUrn()] = markSecrets(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        originalOutputs(req, cb);
     };
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) =>
@@ -201,7 +250,11 @@ export async function runProgram(opts: {
             cb(err, resp);
         });
 
-    const exports = await opts.load();
+    // As Pulumi's language host: a module that exports a promise (main.ts) or a function is awaited,
+    // and what it gives is the program's exports.
+    const loaded = await opts.load();
+    const entry = loaded.default as { then?: unknown } | (() => unknown) | undefined;
+    const exports = (typeof entry === "function" ? await entry() : typeof entry?.then === "function" ? await entry : loaded) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(exports)) {
         if (key === "__esModule" || key === "default") continue;
@@ -211,7 +264,8 @@ export async function runProgram(opts: {
     const rpcSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
     if (rpcSettings.waitForRPCs) await rpcSettings.waitForRPCs();
     resources.sort((a, b) => a.urn.localeCompare(b.urn));
-    return { resources, outputs };
+    const sortedOutputs = Object.fromEntries(Object.keys(componentOutputs).sort().map((urn) => [urn, componentOutputs[urn]]));
+    return { resources, outputs, componentOutputs: sortedOutputs };
 }
 
 async function resolveOutput(pulumi: typeof import("@pulumi/pulumi"), value: unknown): Promise<unknown> {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { MAILU_IMPORT_DOCUMENT, RenderDocument } from "./renderDocuments";
 import type { FileEntry } from "./writeOut";
 import { SECRET_TEXT } from "./writeOut";
 import type { DnsRecordOut } from "./zoneFile";
@@ -26,14 +27,25 @@ export interface ResourceSnapshot {
     readonly [field: string]: unknown;
 }
 
+/** A steps.json entry: one remote step on a host (role, strategy, re-run inputs, undo). */
+export interface StepSnapshot {
+    readonly host: string;
+    readonly name: string;
+    readonly [field: string]: unknown;
+}
+
 export interface RenderTree {
     readonly files: readonly HostFileSnapshot[];
+    /** Every host's steps (steps.json); undefined for a render made before steps.json existed. */
+    readonly steps?: readonly StepSnapshot[];
     readonly records: readonly DnsRecordOut[];
     readonly resources: readonly ResourceSnapshot[];
     readonly outputs: Readonly<Record<string, unknown>>;
+    /** Rendered documents (mailu/import.yaml); absent from renders made before they existed. */
+    readonly documents?: readonly RenderDocument[];
 }
 
-export const EMPTY_TREE: RenderTree = { files: [], records: [], resources: [], outputs: {} };
+export const EMPTY_TREE: RenderTree = { files: [], records: [], resources: [], outputs: {}, documents: [] };
 
 /** What a redacted secret file holds. */
 export const REDACTED_CONTENT = `${SECRET_TEXT}\n`;
@@ -53,10 +65,14 @@ export function readRenderTree(dir: string): RenderTree {
         }
         return { host: e.host, path: e.path, mode: e.mode, owner: e.owner, secret: e.secret, content };
     });
+    const stepsFile = path.join(dir, "steps.json");
+    const steps = existsSync(stepsFile) ? Object.values(readJson<Record<string, StepSnapshot[]>>(stepsFile)).flat() : undefined;
     return {
         files,
+        ...(steps ? { steps } : {}),
         records: readJson<DnsRecordOut[]>(path.join(dir, "dns", "records.json")),
         resources: readJson<ResourceSnapshot[]>(path.join(dir, "resources.json")),
         outputs: readJson<Record<string, unknown>>(path.join(dir, "outputs.json")),
+        documents: [MAILU_IMPORT_DOCUMENT].filter((d) => existsSync(path.join(dir, d))).map((d) => ({ path: d, content: readFileSync(path.join(dir, d), "utf8") })),
     };
 }

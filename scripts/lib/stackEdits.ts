@@ -36,6 +36,18 @@ export const ADD_ALIAS: StackEdit = {
     apply: (doc) => append(doc, "aliases", { address: "info@example.com", destinations: ["user@example.com"] }),
 };
 
+/** After {@link ADD_ALIAS}: the same alias delivers somewhere else (only Mailu's import knows where). */
+export const REDIRECT_ALIAS: StackEdit = {
+    name: "redirect an alias",
+    change: "homemail:aliases info@example.com -> admin@example.com (was user@example.com)",
+    apply: (doc) => {
+        const aliases = doc.getIn(key("aliases")) as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] } | undefined;
+        const alias = aliases?.items.find((a) => a.get("address") === "info@example.com");
+        if (!alias) throw new Error("REDIRECT_ALIAS: the stack has no alias info@example.com (apply ADD_ALIAS first)");
+        alias.set("destinations", doc.createNode(["admin@example.com"]));
+    },
+};
+
 export const ADD_USER: StackEdit = {
     name: "add a user",
     change: "homemail:users += bob@example.com",

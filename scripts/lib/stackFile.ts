@@ -39,14 +39,45 @@ function replaceSecure(value: unknown, fixture: unknown): unknown {
     return value;
 }
 
-export function readStackConfig(root: string, stack: string): StackConfig {
-    const projectFile = path.join(root, "Pulumi.yaml");
-    const project = (parse(readFileSync(projectFile, "utf8")) as { name: string }).name;
-    const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!existsSync(stackFile)) {
-        throw new Error(`no stack file ${path.relative(root, stackFile)}: create it with \`pulumi stack init ${stack}\` and \`pulumi config set ...\``);
+/**
+ * A stack file that cannot be read as Pulumi would: missing, not YAML, duplicate keys, tabs, an
+ * alias bomb, or no `config:` mapping. One line, naming the file; the CLIs exit 2 on it.
+ */
+export class StackFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackFileError";
     }
-    const doc = (parse(readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+}
+
+/** Pulumi's stack names: letters, digits, `-`, `_`, `.`; homemail also wants a letter or digit first (never `.` or `..`). */
+export function isStackName(name: string): boolean {
+    return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name);
+}
+
+/** The YAML document of a file; refuses duplicate keys and more than 100 aliases (yaml's limits, made explicit). */
+function parseYamlFile(file: string, shown: string): unknown {
+    try {
+        return parse(readFileSync(file, "utf8"), { uniqueKeys: true, maxAliasCount: 100 });
+    } catch (err) {
+        const first = (err instanceof Error ? err.message : String(err)).split("\n")[0].replace(/:$/, "");
+        throw new StackFileError(`${shown} is not valid YAML: ${first}`);
+    }
+}
+
+export function readStackConfig(root: string, stack: string): StackConfig {
+    if (!isStackName(stack)) throw new StackFileError(`"${stack}" is not a stack name (letters, digits, - _ . and a letter or digit first)`);
+    const projectFile = path.join(root, "Pulumi.yaml");
+    const project = (parseYamlFile(projectFile, "Pulumi.yaml") as { name: string }).name;
+    const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+    const shown = path.relative(root, stackFile);
+    if (!existsSync(stackFile)) {
+        throw new StackFileError(`no stack file ${shown}: create it with \`pulumi stack init ${stack}\` and \`pulumi config set ...\``);
+    }
+    const doc = (parseYamlFile(stackFile, shown) ?? {}) as { config?: Record<string, unknown> };
+    if (typeof doc !== "object" || Array.isArray(doc) || (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config)))) {
+        throw new StackFileError(`${shown}: "config" must be a mapping of keys to values`);
+    }
     const fixturesFile = path.join(root, "tests", "fixtures", "stack-secrets.json");
     const fixtures = existsSync(fixturesFile) ? (JSON.parse(readFileSync(fixturesFile, "utf8")) as Record<string, unknown>) : {};
     const values: Record<string, string> = {};

@@ -6,8 +6,10 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseFileHeader } from "../../components/render/hostFile";
-import { isSecretValue, plainValue as plain, ProgramRun, RecordedResource } from "./mockEngine";
+import { FixtureMarker, fixtureMarkers, isSecretValue, mockResourceId, plainValue as plain, ProgramRun, RecordedResource } from "./mockEngine";
+import { FIXTURE_FIELD, holdsFixture, markedOutputs } from "./fixtureMarks";
 import { parseTxtPresentation } from "../../components/render/dns";
+import type { RenderDocument } from "./renderDocuments";
 import { DnsRecordOut, renderZoneFile } from "./zoneFile";
 
 export const SECRET_TEXT = "[secret]";
@@ -48,8 +50,15 @@ export interface OutTree {
     readonly zones: Map<string, DnsRecordOut[]>;
 }
 
+/** The fixture values of a run: the mock engine's fixtures and the ids it gave every resource. */
+export function runFixtureMarkers(run: ProgramRun): FixtureMarker[] {
+    const ids = run.resources.filter((r) => r.custom).map((r): FixtureMarker => ({ text: mockResourceId(r.name), match: "equals", what: `id of ${r.name}` }));
+    return [...fixtureMarkers(), ...ids];
+}
+
 /** Extracts host files and DNS records from the recorded resources. */
 export function collect(run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean): OutTree {
+    const markers = runFixtureMarkers(run);
     const files: OutTree["files"] = [];
     const records: DnsRecordOut[] = [];
     for (const r of run.resources) {
@@ -67,7 +76,9 @@ export function collect(run: ProgramRun, zoneNames: Record<string, string>, incl
             const { encoding: _encoding, ...entry } = header;
             files.push({ entry: { ...entry, sha256 }, content });
         } else if (r.type === DNS_RECORD_TYPE) {
-            records.push(dnsRecord(r, zoneNames));
+            const record = dnsRecord(r, zoneNames);
+            // A value from a fixture (the DKIM key) is marked, never changed: zone files and verifiers use it.
+            records.push(holdsFixture([record.content, record.data], markers) ? { ...record, [FIXTURE_FIELD]: true } : record);
         }
     }
     files.sort((a, b) => `${a.entry.host}${a.entry.path}`.localeCompare(`${b.entry.host}${b.entry.path}`));
@@ -100,8 +111,25 @@ function dnsRecord(r: RecordedResource, zoneNames: Record<string, string>): DnsR
     };
 }
 
-/** Wipes and writes `<outDir>/<stack>/`. */
-export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean): string {
+/** One step of steps.json (components/render/hostPlan.ts StepRecord, without the host). */
+export type StepEntry = Record<string, unknown> & { readonly name: string; readonly host: string };
+
+/**
+ * Per host, the ordered remote steps every component registered (its `hostSteps` output): role,
+ * strategy, re-run inputs, undo. Components in URN order, each in its own run order.
+ */
+export function collectSteps(run: ProgramRun): Record<string, StepEntry[]> {
+    const byHost: Record<string, StepEntry[]> = {};
+    for (const outputs of Object.values(run.componentOutputs ?? {})) {
+        const steps = redact(outputs.hostSteps, false);
+        if (!Array.isArray(steps)) continue;
+        for (const step of steps as StepEntry[]) (byHost[step.host] ??= []).push(step);
+    }
+    return Object.fromEntries(Object.keys(byHost).sort().map((h) => [h, byHost[h]]));
+}
+
+/** Wipes and writes `<outDir>/<stack>/`; `documents` (e.g. mailu/import.yaml) go to their paths under it. */
+export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zoneNames: Record<string, string>, includeSecrets: boolean, documents: readonly RenderDocument[] = []): string {
     const root = path.join(outDir, stack);
     rmSync(root, { recursive: true, force: true });
     mkdirSync(path.join(root, "dns"), { recursive: true });
@@ -124,6 +152,11 @@ export function writeOutTree(outDir: string, stack: string, run: ProgramRun, zon
         options: r.options,
     }));
     writeFileSync(path.join(root, "resources.json"), stableJson(resources));
-    writeFileSync(path.join(root, "outputs.json"), stableJson(redact(run.outputs, false)));
+    for (const d of documents) {
+        mkdirSync(path.dirname(path.join(root, d.path)), { recursive: true });
+        writeFileSync(path.join(root, d.path), d.content);
+    }
+    writeFileSync(path.join(root, "steps.json"), stableJson(collectSteps(run)));
+    writeFileSync(path.join(root, "outputs.json"), stableJson(markedOutputs(redact(run.outputs, false) as Record<string, unknown>, runFixtureMarkers(run))));
     return root;
 }

@@ -15,7 +15,12 @@ export interface DnsRecordOut {
     readonly proxied: boolean;
     readonly priority: number | null;
     readonly data: Record<string, unknown> | null;
+    /** Present (true) when the value comes from a test-only fixture of the offline render (the DKIM key). */
+    readonly fixture?: true;
 }
+
+/** The zone-file comment above a record whose value is a test-only fixture. */
+export const FIXTURE_COMMENT = "; FIXTURE: test-only value from tests/fixtures/ (offline render), not what pulumi up publishes";
 
 /** Cloudflare's "automatic" TTL, written out for real servers. */
 const AUTO_TTL = 300;
@@ -61,6 +66,7 @@ export function renderZoneFile(zone: string, records: readonly DnsRecordOut[]): 
         `ns1.${abs(zone)} 3600 IN A 192.0.2.53`,
     ];
     for (const r of records) {
+        if (r.fixture) lines.push(FIXTURE_COMMENT);
         lines.push(`${abs(r.name)} ${r.ttl === 1 ? AUTO_TTL : r.ttl} IN ${r.type} ${rdata(r)}`);
     }
     return `${lines.join("\n")}\n`;

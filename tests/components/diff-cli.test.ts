@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { RenderDiff } from "../../scripts/lib/compareRenders";
 import { makeScratchClone, ScratchClone } from "../../scripts/lib/scratchClone";
-import { ADD_ALIAS, applyStackEdit, DMARC_POLICY, StackEdit } from "../../scripts/lib/stackEdits";
+import { ADD_ALIAS, applyStackEdit, DMARC_POLICY, REDIRECT_ALIAS, StackEdit } from "../../scripts/lib/stackEdits";
 import type { DnsRecordOut } from "../../scripts/lib/zoneFile";
 
 const DNS_RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord";
@@ -154,6 +154,27 @@ describe("npm run diff", () => {
             for (const f of diff.changes.files) expect(f.patch ?? "").toContain("info@example.com");
         }
         expect(diff.stdout).not.toMatch(/fixture[0-9a-f]{16}|BEGIN ([A-Z]+ )?PRIVATE KEY/);
+    });
+
+    it("shows where mail goes: redirecting an alias shows its old and new destination in the Mailu import", () => {
+        clone.git("checkout", "-q", "-B", "alias-base", baseCommit);
+        clone.edit("Pulumi.dev.yaml", (t) => applyStackEdit(t, ADD_ALIAS));
+        const withAlias = clone.commitAll(ADD_ALIAS.change);
+        clone.edit("Pulumi.dev.yaml", (t) => applyStackEdit(t, REDIRECT_ALIAS));
+        clone.commitAll(REDIRECT_ALIAS.change);
+        const text = npmRun(["diff", "--", "--base", withAlias]);
+        expect(text.status).toBe(1);
+        // The section, then the alias entry's destination line removed and added (the patch's - and + lines).
+        const section = text.stdout.slice(text.stdout.indexOf("== Mailu import =="));
+        expect(section).toMatch(/^== Mailu import ==\n~ mailu\/import\.yaml\n/);
+        const lines = section.split("\n");
+        // Each destination list is one line, led by Mailu's "replace the list" marker.
+        const removed = lines.findIndex((l) => /^ {4}- +destination: \["-prune-", "user@example\.com"\]$/.test(l));
+        expect(removed).toBeGreaterThan(0);
+        expect(lines[removed + 1]).toMatch(/^ {4}\+ +destination: \["-prune-", "admin@example\.com"\]$/);
+        // Whose destination: the hunk's context names the alias right above.
+        expect(lines[removed - 1]).toMatch(/^ {4} +- email: "info@example\.com"$/);
+        expect(text.stdout).not.toMatch(/fixture[0-9a-f]{16}|BEGIN ([A-Z]+ )?PRIVATE KEY/);
     });
 
     it("exits 2 with one line for a ref that does not exist, or a missing --base", () => {

@@ -81,6 +81,15 @@ describe.each(["dev", "multi"])("DNS components of the %s stack (mocks)", (stack
         }
     });
 
+    it("sends every SRV record with a top-level priority equal to data.priority (terraform-provider-cloudflare #6684: without it, a permanent diff)", () => {
+        const srv = ofType("cloudflare:index/dnsRecord:DnsRecord").filter((r) => plain(r.inputs.type) === "SRV");
+        expect(srv.length).toBeGreaterThan(0);
+        for (const r of srv) {
+            const data = plain(r.inputs.data) as { priority: number };
+            expect({ name: r.name, priority: plain(r.inputs.priority) }).toEqual({ name: r.name, priority: data.priority });
+        }
+    });
+
     it("sends TXT content in presentation form (quoted strings of at most 255 bytes), as Cloudflare stores it", () => {
         const txt = ofType("cloudflare:index/dnsRecord:DnsRecord").filter((r) => plain(r.inputs.type) === "TXT");
         expect(txt.length).toBeGreaterThan(0);

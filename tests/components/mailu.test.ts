@@ -89,6 +89,27 @@ describe("HomeMailServer in the program (dev stack)", () => {
         expect([...dependenciesOf(run, "mailu-reconcile")]).toEqual(expect.arrayContaining(["mailu-import", "mailu-file-opt-homemail-mailu-accounts.list"]));
     });
 
+    it("filters the tunnel before Mailu starts: the home firewall is enabled (and disabled on delete) after its files, updated in place", () => {
+        const fw = byName(run, "mailu-firewall");
+        expect([...dependenciesOf(run, "mailu-firewall")]).toEqual(
+            expect.arrayContaining(["mailu-file-usr-local-sbin-homemail-home-firewall", "mailu-file-etc-homemail-home-firewall.env", "mailu-file-etc-systemd-system-homemail-home-firewall.service"]),
+        );
+        expect(dependenciesOf(run, "mailu-up")).toContain("mailu-firewall");
+        expect(String(plain(fw.inputs.create))).toMatch(/^# homemail content sha256: [0-9a-f]{64} [0-9a-f]{64} [0-9a-f]{64}\n\/usr\/local\/sbin\/homemail-home-firewall enable && \/usr\/local\/sbin\/homemail-home-firewall verify && /);
+        expect(String(plain(fw.inputs.delete))).toMatch(/^\/usr\/local\/sbin\/homemail-home-firewall disable/);
+        expect(fw.inputs.triggers).toBeUndefined();
+    });
+
+    it("starts Mailu only after the tunnel, the gateway (port 80 to home) and every DNS record are up", () => {
+        // The front's first certificate comes by http-01 through the VPS: DNS, gateway and tunnel first.
+        const deps = dependenciesOf(run, "mailu-up");
+        const needed = run.resources
+            .filter((r) => /^(wg-(hub|spoke)-up|gateway-up|gateway-firewall|wkd-reload)$/.test(r.name) || r.type === "cloudflare:index/dnsRecord:DnsRecord")
+            .map((r) => r.name);
+        expect(needed).toEqual(expect.arrayContaining(["wg-hub-up", "wg-spoke-up", "gateway-up", "dns-example.com-mail-host-mail.example.com"]));
+        expect(needed.filter((n) => !deps.has(n))).toEqual([]);
+    });
+
     it("pins every service to the digest its RemoteImage recorded", () => {
         const images = run.resources.filter((r) => r.type === "docker:index/remoteImage:RemoteImage" && r.urn.includes(`${COMPONENT}$`));
         const compose = String(plain(byName(run, "mailu-file-opt-homemail-mailu-compose.yaml").inputs.stdin));
@@ -171,6 +192,21 @@ describe("users, aliases and domains as code", () => {
     });
 });
 
+describe("addresses with any local-part character the config allows (issue 13 hole 4)", () => {
+    it("run the whole program: o'brien@ and first+tag@ get their passwords, set or generated", async () => {
+        const input = withConfig([
+            { key: "homemail:users", value: [{ address: "o'brien@example.com" }, { address: "first+tag@example.com" }, { address: "a{b}=c@example.com" }] },
+            { key: "homemail:userPasswords", value: { "o'brien@example.com": "obrien-pw" }, secret: true },
+        ]);
+        const run = await runDevProgram(input);
+        const read = readMailuImport(importYaml(run));
+        expect(read.problems).toEqual([]);
+        const passwords = plain(run.outputs.mailUserPasswords) as Record<string, string>;
+        expect(passwords["o'brien@example.com"]).toBe("obrien-pw");
+        for (const a of ["o'brien@example.com", "first+tag@example.com", "a{b}=c@example.com"]) expect(read.users.find((u) => u.email === a)?.password).toBe(passwords[a]);
+    });
+});
+
 describe("secrets stay secret (sentinel values)", () => {
     const SENTINELS = { "user@example.com": "SENTINEL-user-pw-7Qx", "admin@example.com": "SENTINEL-admin-pw-3Kz" };
     let run: ProgramRun;
@@ -215,7 +251,11 @@ describe("secrets stay secret (sentinel values)", () => {
 });
 
 describe("what re-runs", () => {
-    const triggersOf = (run: ProgramRun, name: string) => JSON.stringify(byName(run, name).inputs.triggers);
+    // What re-runs a step: its triggers (replace, undo-first) or its command and stdin (in-place).
+    const triggersOf = (run: ProgramRun, name: string) => {
+        const i = byName(run, name).inputs;
+        return JSON.stringify([i.triggers, plainValue(i.create), plainValue(i.stdin)]);
+    };
 
     it("re-imports only when the import YAML changes; a compose-only change restarts without re-importing", async () => {
         const a = await runDevProgram(stackInput());

@@ -37,7 +37,7 @@ describe("npm run render", () => {
         expect(first.stderr).toMatch(/render: \d+ resources/);
         expect(first.status).toBe(0);
         const files = Object.keys(tree(path.join(outA, "dev")));
-        for (const f of ["files.json", "resources.json", "outputs.json", "dns/records.json", "dns/example.com.zone"]) expect(files).toContain(f);
+        for (const f of ["files.json", "resources.json", "outputs.json", "dns/records.json", "dns/example.com.zone", "mailu/import.yaml"]) expect(files).toContain(f);
         expect(first.ms).toBeLessThan(5000);
     });
 

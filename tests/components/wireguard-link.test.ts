@@ -76,7 +76,7 @@ describe("WireguardLink (mocks, dev stack)", () => {
             const key = byName(`wg-${role}-key`);
             expect(key.inputs.triggers).toBeUndefined();
             expect(plain(key.inputs.stdin)).toBe(ensureKey);
-            expect(plain(key.inputs.create)).toMatch(/^bash -s -- \/etc\/wireguard\/wg0\.key$/);
+            expect(plain(key.inputs.create)).toMatch(/\nbash -s -- \/etc\/wireguard\/wg0\.key 0$/);
         }
         const everything = JSON.stringify(resources) + JSON.stringify(outputs);
         for (const secret of FIXTURE_PRIVATE) expect(everything).not.toContain(secret);

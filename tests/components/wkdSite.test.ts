@@ -42,22 +42,36 @@ describe("WkdSite in the program (dev stack)", () => {
         expect(run.resources.filter((r) => r.name.startsWith("wkd") && r.parent !== site.urn && r !== site)).toEqual([]);
     });
 
+    it("checks the server block with the nginx the gateway pinned and runs, after the gateway's preflight and pull", () => {
+        const r = byName(run);
+        const conf = r.get("wkd-file-nginx.conf")!;
+        const pinned = String((run.outputs.gatewayImages as Record<string, string>).nginx);
+        expect(pinned).toMatch(/^nginx:[^@]+@sha256:[0-9a-f]{64}$/);
+        const check = new RegExp(`docker run --rm --network none -v "\\$t":/etc/nginx/conf.d/wkd.conf:ro ${pinned.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} nginx -t -q`);
+        expect(String(plain(conf.inputs.create))).toMatch(check);
+        expect(String(plain(conf.inputs.create))).not.toMatch(/ nginx:[0-9.]+ nginx -t/);
+        expect(conf.options.dependsOn).toEqual(expect.arrayContaining([r.get("gateway-preflight")!.urn, r.get("gateway-image-nginx")!.urn]));
+    });
+
     it("orders the steps: SSH up -> prepare (dirs, prune) -> every file -> reload", () => {
         const r = byName(run);
         expect(r.get("wkd-prepare")!.options.dependsOn).toEqual([r.get("wkd-ssh")!.urn]);
         const files = children.filter((c) => c.name.startsWith("wkd-file-"));
-        for (const f of files) expect(f.options.dependsOn).toEqual([r.get("wkd-prepare")!.urn]);
+        for (const f of files) expect(f.options.dependsOn).toEqual(f.name === "wkd-file-nginx.conf" ? expect.arrayContaining([r.get("wkd-prepare")!.urn]) : [r.get("wkd-prepare")!.urn]);
         expect([...r.get("wkd-reload")!.options.dependsOn].sort()).toEqual(files.map((f) => f.urn).sort());
         expect(plain(r.get("wkd-ssh")!.inputs.connection)).toMatchObject({ dialErrorLimit: -1 });
     });
 
-    it("re-runs a step exactly when its content changes: triggers are content hashes", () => {
+    it("re-runs a step exactly when its content changes: content hashes in its command or triggers, file content on stdin", () => {
         const expected = renderWkdSite(devModel());
         const r = byName(run);
-        expect(r.get("wkd-prepare")!.inputs.triggers).toEqual([sha256(expected.prepareScript)]);
+        // prepare runs in place: its hash rides in the command's first line, not in triggers.
+        expect(r.get("wkd-prepare")!.inputs.triggers).toBeUndefined();
+        expect(String(r.get("wkd-prepare")!.inputs.create).split("\n")[0]).toBe(`# homemail content sha256: ${sha256(expected.prepareScript)}`);
         const conf = expected.files.find((f) => f.path === WKD_CONF)!;
         expect(r.get("wkd-reload")!.inputs.triggers).toEqual([sha256(conf.content)]);
-        expect(r.get("wkd-file-nginx.conf")!.inputs.triggers).toEqual([sha256(conf.content)]);
+        expect(r.get("wkd-file-nginx.conf")!.inputs.stdin).toBe(conf.content);
+        expect(r.get("wkd-file-nginx.conf")!.inputs.triggers).toBeUndefined();
     });
 
     it("sends no secret: the content (stdin) and the commands are public keys and configs only", () => {

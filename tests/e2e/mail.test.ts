@@ -9,6 +9,7 @@ import { describeRoot } from "../helpers/root";
 import { Background, waitFor } from "../lab/harness";
 import { REMOTE_AUTHSERV_ID, REMOTE_USER } from "./lab/internet";
 import { authenticationResults, headerValues, testMessage } from "./lab/message";
+import { mailuHostname } from "./lab/mailuRender";
 import { Postfix } from "./lab/postfix";
 import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 
@@ -77,6 +78,23 @@ describeRoot("e2e: the rendered topology carries real mail both ways", () => {
         // A second, independent DKIM verifier (dkimpy) on the message as stored.
         const dkimpy = remote.run(["/usr/bin/python3", "-c", "import dkim, sys; sys.exit(0 if dkim.verify(sys.stdin.buffer.read()) else 1)"], { input: readFileSync(stored.file), allowFailure: true });
         expect(dkimpy.status).toBe(0);
+    }, 90_000);
+
+    it("Mailu's own submissions to HOSTNAMES[0]:25 (sieve redirects, vacation replies) go out through the VPS and back in, into the mailbox", () => {
+        // Dovecot's sieve sends to the first of HOSTNAMES on port 25 when PROXY_PROTOCOL includes 25,
+        // from the Mailu subnet: the egress policy takes it into the tunnel, HAProxy on the VPS takes
+        // it (it is addressed to the VPS), and hands it back to Mailu with a PROXY v2 header.
+        const { container, containerAddress, standIn } = ml.home;
+        const mailHost = mailuHostname(ml.rendered);
+        const message = testMessage(ml.model.adminAddress, user, "vacation reply from Mailu itself");
+        const swaks = container.run(["swaks", "--server", mailHost, "--port", "25", "--to", user, "--from", ml.model.adminAddress, "--helo", mailHost, "--data", "-", "--timeout", "30"], { input: message.text, timeoutMs: 60_000 });
+        expect(swaks.stdout).toContain(`Trying ${mailHost}:25`);
+        const stored = standIn.waitForMessage(user, message.messageId, 30_000);
+        expect(headerValues(stored.text, "Subject")).toEqual([message.subject]);
+        // It went through HAProxy (PROXY v2 names the Mailu-subnet sender), not around it.
+        const session = new RegExp(`^${containerAddress.replace(/\./g, "\\.")}:\\d+ \\[[^\\]]+\\] `, "m");
+        waitFor(() => session.test(ml.vps.haproxy.log()), 10_000, `HAProxy logged no session from ${containerAddress}:\n${ml.vps.haproxy.log()}`);
+        expect(clientOf(standIn, message.messageId)).toBe(containerAddress);
     }, 90_000);
 
     describe("what does not go through the tunnel", () => {

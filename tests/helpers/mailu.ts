@@ -4,6 +4,7 @@
  */
 import { parse } from "yaml";
 import * as ipaddr from "ipaddr.js";
+import { PRUNE } from "./mailuAdmin";
 
 /**
  * An env_file as Compose reads it (compose-go dotenv): one KEY=VALUE per line, `#` lines and blank
@@ -125,7 +126,8 @@ export interface MailuImportRead {
  * booleans) and the marshmallow schemas of core/admin/mailu/schemas.py: sections `domain`, `user`,
  * `alias`; `email`/`name` required strings; a plain `password` needs `hash_password: true`; `destination`
  * is a list or a comma-separated string (CommaSeparatedListField, items stripped); in update mode a key
- * or a list item starting with "-" means "remove".
+ * or a list item starting with "-" means "remove". Lists are returned without the `-prune-` marker,
+ * which every list must carry (else a removal never reaches Mailu: see tests/helpers/mailuAdmin.ts).
  */
 export function readMailuImport(text: string): MailuImportRead {
     const problems: string[] = [];
@@ -161,14 +163,21 @@ export function readMailuImport(text: string): MailuImportRead {
         return v === true;
     };
     const strList = (where: string, v: unknown, commaSeparated: boolean): string[] => {
-        if (v === undefined || v === null) return [];
+        if (v === undefined || v === null) {
+            problems.push(`${where} is missing: a list removed from the config would stay in Mailu`);
+            return [];
+        }
         const list = typeof v === "string" && commaSeparated ? v.split(",").map((x) => x.trim()).filter(Boolean) : v;
         if (!Array.isArray(list) || list.some((x) => typeof x !== "string")) {
             problems.push(`${where} is not a list of strings`);
             return [];
         }
-        for (const x of list as string[]) if (x.startsWith("-")) problems.push(`${where} item ${x} would be read as "remove"`);
-        return list as string[];
+        // Mailu's "replace this list" marker (tests/helpers/mailuAdmin.ts has the merge rules): without
+        // it an --update import joins the list with Mailu's, and a removed value stays.
+        const values = (list as string[]).filter((x) => x !== PRUNE);
+        if (values.length === (list as string[]).length) problems.push(`${where} has no "${PRUNE}" marker: a value removed from the config would stay in Mailu`);
+        for (const x of values) if (x.startsWith("-")) problems.push(`${where} item ${x} would be read as "remove"`);
+        return values;
     };
     const noDashKeys = (where: string, o: Record<string, unknown>) => {
         for (const k of Object.keys(o)) if (k.startsWith("-")) problems.push(`${where}.${k} would be read as "remove"`);

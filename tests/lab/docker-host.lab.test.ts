@@ -56,6 +56,9 @@ describeRoot("lab: a Docker engine per SSH host, images from the lab registry", 
         expect(engine.docker(["info", "--format", "{{.Driver}} {{.CgroupVersion}} {{.DockerRootDir}}"]).stdout.trim()).toBe(`overlay2 1 ${engine.dataRoot}`);
         expect(run(["stat", "-f", "-c", "%T", engine.dataRoot]).stdout.trim()).not.toMatch(/overlay|tmpfs/);
         expect(vps.host.run(["ip", "link", "show", "docker0"]).stdout).toContain("docker0");
+        // containerd writes /opt/containerd: the host's /opt is its own, not the machine's.
+        expect(vps.host.run(["test", "-d", "/opt/containerd"]).status).toBe(0);
+        expect(vps.host.run(["findmnt", "-n", "-o", "SOURCE", "/opt"]).stdout).toContain(vps.host.privateDir("/opt"));
         // Docker's NAT chain is the host's, not the machine's.
         expect(vps.host.run(["iptables", "-t", "nat", "-S", "DOCKER"]).stdout).toContain("-N DOCKER");
     });

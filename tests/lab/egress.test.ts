@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { describeRoot } from "../helpers/root";
 import { REPO_ROOT } from "../helpers/stack";
 import { Host, Lab, Netns, run, waitFor } from "./harness";
+import { withoutUnusedTables } from "./harness/hostState";
 
 const PROBE = path.join(__dirname, "harness", "tcp-probe.js");
 const WG_GO_TRACKED = path.join(__dirname, "harness", "wireguard-go-tracked.sh");
@@ -34,22 +35,6 @@ interface FileEntry {
     host: "vps" | "home";
     path: string;
     mode: string;
-}
-
-/**
- * Drops from an iptables-save dump the tables that hold nothing: only built-in chains, each with
- * policy ACCEPT, and no rule. iptables-nft creates a table on first use and offers no way to delete
- * it again (only `nft delete table` could); such a table filters nothing, so it is the same rule set.
- * Every table that holds a rule, a user chain or a non-ACCEPT policy is compared in full.
- */
-function withoutUnusedTables(save: string): string {
-    const sections = save.split(/^(?=\*)/m);
-    return sections
-        .filter((section) => {
-            const lines = section.split("\n").filter((l) => l && !l.startsWith("*") && l !== "COMMIT");
-            return !lines.every((l) => /^:\S+ ACCEPT$/.test(l));
-        })
-        .join("");
 }
 
 interface ProbeResult {
@@ -380,4 +365,66 @@ describeRoot("lab: SMTP egress through the VPS", () => {
         expect(snapshot(home)).toBe(prior.home);
         expect(snapshot(vps)).toBe(prior.vps);
     }, 60_000);
+    /** Runs `body` with the VPS's egress settings edited, restoring them afterwards. */
+    const withVpsEnv = (edit: (env: string) => string, body: () => void) => {
+        const envPath = "/etc/homemail/smtp-egress.env";
+        const original = vps.run(["cat", envPath]).stdout;
+        vps.install(envPath, edit(original));
+        try {
+            body();
+        } finally {
+            vps.install(envPath, original);
+        }
+    };
+
+    it("enable stops before any change when vps.wanInterface is absent or does not carry vps.publicIp, naming the key and the fix", () => {
+        withVpsEnv((env) => env.replace("HOMEMAIL_WAN_INTERFACE=eth0", "HOMEMAIL_WAN_INTERFACE=ens3"), () => {
+            const r = egress(vps, "enable", true);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("homemail:vps.wanInterface: interface ens3 does not exist on this VPS");
+            expect(r.stderr).toContain("set it to the interface of the default route (eth0)");
+        });
+        expect(snapshot(vps)).toBe(prior.vps);
+        withVpsEnv((env) => env.replace("HOMEMAIL_PUBLIC_IP=203.0.113.10", "HOMEMAIL_PUBLIC_IP=203.0.113.11"), () => {
+            const r = egress(vps, "enable", true);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("homemail:vps.publicIp: 203.0.113.11 is not an address of eth0 (it has: 203.0.113.10)");
+            expect(r.stderr).toContain("set homemail:vps.oneToOneNat true");
+        });
+        expect(snapshot(vps)).toBe(prior.vps);
+        expect(ledger(vps)).toBe("");
+    });
+
+    it("verify reports a WAN interface that lost the public IP after enable", () => {
+        egress(vps, "enable");
+        try {
+            expect(egress(vps, "verify").status).toBe(0);
+            vps.run(["ip", "address", "del", `${VPS_PUBLIC}/24`, "dev", "eth0"]);
+            vps.run(["ip", "address", "add", "203.0.113.12/24", "dev", "eth0"]);
+            const r = egress(vps, "verify", true);
+            expect(r.status).toBe(1);
+            expect(r.stdout).toMatch(/^drift: homemail:vps\.publicIp: 203\.0\.113\.10 is not an address of eth0 \(it has: 203\.0\.113\.12\)/m);
+        } finally {
+            vps.run(["ip", "address", "flush", "dev", "eth0"]);
+            vps.run(["ip", "address", "add", `${VPS_PUBLIC}/24`, "dev", "eth0"]);
+            vps.run(["ip", "route", "replace", "default", "via", "203.0.113.1"]);
+            egress(vps, "disable");
+        }
+        expect(snapshot(vps)).toBe(prior.vps);
+    });
+
+    it("with vps.oneToOneNat (the public IP on no interface), mail leaves as the WAN interface's own address; disable restores exactly", () => {
+        // The provider's NAT would map 203.0.113.10 (the interface's address here) to the public IP.
+        withVpsEnv((env) => env.replace("HOMEMAIL_PUBLIC_IP=203.0.113.10", "HOMEMAIL_PUBLIC_IP=203.0.113.99").replace("HOMEMAIL_ONE_TO_ONE_NAT=false", "HOMEMAIL_ONE_TO_ONE_NAT=true"), () => {
+            const enabled = egress(vps, "enable");
+            expect(enabled.stdout).toContain("as its own address (1:1 NAT to 203.0.113.99 by the provider)");
+            egress(home, "enable");
+            expect(who(mailu, 25).peer).toBe(VPS_PUBLIC);
+            expect(egress(vps, "verify").stdout).toMatch(/verify: ok/);
+            egress(home, "disable");
+            egress(vps, "disable");
+        });
+        expect(snapshot(vps)).toBe(prior.vps);
+        expect(snapshot(home)).toBe(prior.home);
+    });
 });

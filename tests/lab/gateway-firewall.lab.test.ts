@@ -3,8 +3,8 @@
  * moved into a temp dir) in a "vps" namespace that already has rules of its own; a client
  * namespace probes it from outside.
  *
- * Proves: only the port table, SSH and WireGuard get in; loopback and the VPS's own outbound flows
- * keep working; enable twice changes nothing; a port change re-applies in place; status/verify
+ * Proves: only the port table, SSH and WireGuard get in over IPv4, only SSH and WireGuard over
+ * IPv6 (an IPv6 client, issue 13 hole 6); loopback and the VPS's own outbound flows keep working; enable twice changes nothing; a port change re-applies in place; status/verify
  * only read; disable gives back exactly the iptables-save it found; SSH cannot be locked out.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +18,9 @@ const REPO = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(REPO, "assets", "gateway", "firewall.sh");
 const SUPPORT = path.join(__dirname, "support");
 const CLIENT_IP = "203.0.113.77";
+/** Documentation IPv6 addresses on the same link: most VPS images have a global IPv6 too. */
+const CLIENT_IP6 = "2001:db8:77::77";
+const VPS_IP6 = "2001:db8:77::10";
 const CLOSED_TCP = [3306, 8080];
 const CLOSED_UDP = 5353;
 
@@ -30,19 +33,24 @@ describeRoot("lab: the VPS host firewall", () => {
     let envFile: string;
     let cli: Netns, vps: Netns;
     let listeners: Background;
+    let listeners6: Background;
     let original = "";
 
     const renderedEnv = () =>
         renderFirewall(model, "").find((f) => f.path.endsWith(".env"))!.content.replace(/^HOMEMAIL_STATE_DIR=.*$/m, `HOMEMAIL_STATE_DIR=${stateDir}`);
     const fw = (cmd: string) => vps.run(["bash", SCRIPT, cmd], { env: { HOMEMAIL_GATEWAY_FIREWALL_ENV: envFile }, allowFailure: true });
     /** iptables-save without its timestamp comments and packet counters. */
-    const rules = () => vps.run(["iptables-save"]).stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "[0:0]")).join("\n");
-    const tcpOpen = (port: number) => cli.run(["nc", "-z", "-w", "1", vpsIp, String(port)], { allowFailure: true }).status === 0;
-    const udpDelivered = async (port: number) => {
-        const marker = `probe-${port}-${Date.now()}`;
-        cli.run(["sh", "-c", `printf '${marker}\\n' | nc -u -w 1 -q 0 ${vpsIp} ${port}`], { allowFailure: true });
+    const save = (tool: string) => vps.run([tool]).stdout.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/, "[0:0]")).join("\n");
+    /** iptables-save and ip6tables-save. */
+    const rules = () => `${save("iptables-save")}\n== ipv6\n${save("ip6tables-save")}`;
+    const tcpOpen = (port: number, ip = vpsIp) => cli.run(["nc", "-z", "-w", "1", ip, String(port)], { allowFailure: true }).status === 0;
+    const tcpOpen6 = (port: number) => tcpOpen(port, VPS_IP6);
+    const udpDelivered = async (port: number, ip = vpsIp) => {
+        const marker = `probe-${port}-${ip}-${Date.now()}`;
+        cli.run(["sh", "-c", `printf '${marker}\\n' | nc -u -w 1 -q 0 ${ip} ${port}`], { allowFailure: true });
+        const seen = () => listeners.output().includes(marker) || listeners6.output().includes(marker);
         try {
-            await waitForAsync(() => listeners.output().includes(marker), 1500, `timed out waiting for udp ${port}`);
+            await waitForAsync(seen, 1500, `timed out waiting for udp ${port}`);
             return true;
         } catch {
             return false;
@@ -58,32 +66,40 @@ describeRoot("lab: the VPS host firewall", () => {
         lab.link(cli, "eth0", `${CLIENT_IP}/24`, vps, "eth0", `${vpsIp}/24`);
         // The VPS already has rules of its own (an admin's INPUT rule, a Docker-like chain).
         vps.run(["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
+        vps.run(["ip6tables", "-A", "INPUT", "-p", "tcp", "--dport", "9999", "-j", "ACCEPT"]);
         vps.run(["iptables", "-N", "DOCKER-USER"]);
         vps.run(["iptables", "-A", "FORWARD", "-j", "DOCKER-USER"]);
         writeFileSync(envFile, renderedEnv());
         listeners = vps.spawn(["python3", path.join(SUPPORT, "listeners.py"), "0.0.0.0", `tcp:${[...openTcp, ...CLOSED_TCP].join(",")}`, `udp:${model.addresses.wgPort},${CLOSED_UDP}`]);
         await waitForAsync(() => listeners.output().includes('"ready"'), 10000, "timed out waiting for the listeners");
+        for (const [place, ip] of [[cli, CLIENT_IP6], [vps, VPS_IP6]] as const) place.run(["ip", "-6", "address", "add", `${ip}/64`, "dev", "eth0", "nodad"]);
+        listeners6 = vps.spawn(["python3", path.join(SUPPORT, "listeners.py"), "::", `tcp:${[...openTcp, ...CLOSED_TCP].join(",")}`, `udp:${model.addresses.wgPort},${CLOSED_UDP}`]);
+        await waitForAsync(() => listeners6.output().includes('"ready"'), 10000, "timed out waiting for the IPv6 listeners");
         original = rules();
     }, 60000);
 
     afterAll(() => lab?.cleanup());
 
-    it("lets everything in before it is enabled (the probes work)", async () => {
-        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p)]).toEqual([p, true]);
+    it("lets everything in before it is enabled (the probes work, over IPv4 and IPv6)", async () => {
+        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p), tcpOpen6(p)]).toEqual([p, true, true]);
         expect(await udpDelivered(CLOSED_UDP)).toBe(true);
+        expect(await udpDelivered(CLOSED_UDP, VPS_IP6)).toBe(true);
     });
 
     it("after enable, accepts the port table, SSH and WireGuard and drops everything else", async () => {
         const r = fw("enable");
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
         for (const p of openTcp) expect([p, tcpOpen(p)]).toEqual([p, true]);
         for (const p of CLOSED_TCP) expect([p, tcpOpen(p)]).toEqual([p, false]);
         expect(await udpDelivered(model.addresses.wgPort)).toBe(true);
         expect(await udpDelivered(CLOSED_UDP)).toBe(false);
+        // Over IPv6 only SSH and WireGuard: nothing else is published there.
+        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen6(p)]).toEqual([p, p === model.vps.ssh.port]);
+        expect(await udpDelivered(model.addresses.wgPort, VPS_IP6)).toBe(true);
+        expect(await udpDelivered(CLOSED_UDP, VPS_IP6)).toBe(false);
         // INPUT's policy is untouched: the chain is a jump, the admin's own rule is still there.
         expect(rules()).toMatch(/^:INPUT ACCEPT/m);
-        expect(rules()).toContain("-A INPUT -p tcp -m tcp --dport 9999 -j ACCEPT");
+        expect(rules().match(/-A INPUT -p tcp -m tcp --dport 9999 -j ACCEPT/g)).toHaveLength(2);
     });
 
     it("keeps loopback and the VPS's own outbound connections working", async () => {
@@ -124,7 +140,7 @@ describeRoot("lab: the VPS host firewall", () => {
         expect(fw("enable").stdout).toMatch(/^applied/);
         expect(tcpOpen(8080)).toBe(true);
         expect(tcpOpen(3306)).toBe(false);
-        expect(rules().match(/-j HOMEMAIL-IN/g)).toHaveLength(1);
+        expect(rules().match(/-j HOMEMAIL-IN/g)).toHaveLength(2); // one jump per family
         writeFileSync(envFile, renderedEnv());
         expect(fw("enable").status).toBe(0);
         expect(tcpOpen(8080)).toBe(false);
@@ -144,7 +160,7 @@ describeRoot("lab: the VPS host firewall", () => {
         const r = fw("disable");
         expect(r.status).toBe(0);
         expect(rules()).toBe(original);
-        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p)]).toEqual([p, true]);
+        for (const p of [...openTcp, ...CLOSED_TCP]) expect([p, tcpOpen(p), tcpOpen6(p)]).toEqual([p, true, true]);
         const again = fw("disable");
         expect(again.status).toBe(0);
         expect(again.stdout).toMatch(/not enabled/);

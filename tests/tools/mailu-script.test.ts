@@ -1,19 +1,30 @@
 /**
  * The home server's Mailu script (assets/mailu/homemail-mailu.sh), run for real with bash against a
- * test-only docker CLI (tests/fixtures/mailu/fake-docker) that records calls and keeps Mailu's accounts
- * in files: preflight messages, dry run before update, secrets kept out of output, and the merge/prune
- * rules for accounts.
+ * test-only docker CLI (tests/fixtures/mailu/fake-docker) that records calls and hands Mailu's CLI to
+ * an admin stand-in applying Mailu 2024.06's merge rules (tests/helpers/mailuAdmin.ts): preflight
+ * messages, dry run before update, secrets kept out of output, removals reaching Mailu, and the
+ * merge/prune rules for accounts.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../helpers/stack";
+import { pathToFileURL } from "node:url";
+import { parseModel } from "../../components/config";
+import { fillImportSecrets, renderMailuImport } from "../../components/render/mailu";
+import { emptyMailu, MailuDb } from "../helpers/mailuAdmin";
+import { REPO_ROOT, withConfig } from "../helpers/stack";
 import { systemPathWithout } from "../helpers/pathWithout";
 
 const SCRIPT = path.join(REPO_ROOT, "assets/mailu/homemail-mailu.sh");
 const FAKE_DOCKER = path.join(REPO_ROOT, "tests/fixtures/mailu/fake-docker");
 const SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
+/** How the fake docker runs the Mailu admin stand-in: this Node, with tsx. */
+const ADMIN_STAND_IN = {
+    FAKE_NODE: process.execPath,
+    FAKE_TSX: pathToFileURL(require.resolve("tsx")).href,
+    FAKE_MAILU_ADMIN: path.join(REPO_ROOT, "tests/fixtures/mailu/mailu-admin.ts"),
+};
 
 interface Host {
     readonly dir: string;
@@ -21,6 +32,9 @@ interface Host {
     run(args: string[], opts?: { stdin?: string; env?: Record<string, string>; withDocker?: boolean }): { status: number | null; stdout: string; stderr: string };
     calls(): string[];
     accounts(kind: "user" | "alias"): string[];
+    /** Mailu's database as the admin stand-in keeps it. */
+    db(): MailuDb;
+    seed(db: MailuDb): void;
 }
 
 function host(): Host {
@@ -31,6 +45,7 @@ function host(): Host {
     for (const d of [dir, fake, bin]) mkdirSync(d, { recursive: true });
     copyFileSync(FAKE_DOCKER, path.join(bin, "docker"));
     writeFileSync(path.join(dir, "compose.yaml"), "name: mailu\n");
+    writeFileSync(path.join(dir, "mailu.env"), "HOSTNAMES=mail.example.com,webmail.example.com\nTLS_FLAVOR=letsencrypt\n");
     const noDockerPath = systemPathWithout(["docker"], root);
     return {
         dir,
@@ -44,6 +59,7 @@ function host(): Host {
                     HOMEMAIL_MAILU_DIR: dir,
                     HOMEMAIL_SMTP_EGRESS: path.join(root, "no-egress-script"),
                     FAKE_DOCKER_DIR: fake,
+                    ...ADMIN_STAND_IN,
                     TMPDIR: root,
                     ...opts.env,
                 },
@@ -51,8 +67,34 @@ function host(): Host {
             return { status: r.status, stdout: r.stdout, stderr: r.stderr };
         },
         calls: () => (existsSync(path.join(fake, "calls")) ? readFileSync(path.join(fake, "calls"), "utf8").trim().split("\n") : []),
-        accounts: (kind) => (existsSync(path.join(fake, kind)) ? readFileSync(path.join(fake, kind), "utf8").split("\n").filter(Boolean).sort() : []),
+        accounts(kind) {
+            return Object.keys(this.db()[kind]).sort();
+        },
+        db: () => (existsSync(path.join(fake, "mailu.json")) ? (JSON.parse(readFileSync(path.join(fake, "mailu.json"), "utf8")) as MailuDb) : emptyMailu()),
+        seed: (db) => writeFileSync(path.join(fake, "mailu.json"), JSON.stringify(db)),
     };
+}
+
+/** Mailu with these users (enabled) and aliases, nothing else. */
+function seedAccounts(h: Host, users: string[], aliases: string[]): void {
+    const db = emptyMailu();
+    for (const email of users) db.user[email] = { email, enabled: true };
+    for (const email of aliases) db.alias[email] = { email, destination: ["admin@example.com"] };
+    h.seed(db);
+}
+
+const ZONES = { "example.com": "0123456789abcdef0123456789abcdef", "example.net": "1123456789abcdef0123456789abcdef" };
+/** The import YAML the component sends for the dev stack with these aliases and alternative domains. */
+function importFor(aliases: { address: string; destinations: string[] }[], alternatives: string[]): string {
+    const model = parseModel(
+        withConfig([
+            { key: "homemail:cloudflareZones", value: ZONES },
+            { key: "homemail:alternativeDomains", value: alternatives.length ? { "example.com": alternatives } : {} },
+            { key: "homemail:aliases", value: aliases },
+        ]),
+    );
+    const imp = renderMailuImport(model);
+    return fillImportSecrets(imp, Object.fromEntries(imp.secrets.map((s) => [s.placeholder, s.kind === "dkim" ? "test-only-dkim-pem" : `pw-${s.address}`])));
 }
 
 describe("homemail-mailu (host script)", () => {
@@ -125,6 +167,58 @@ describe("homemail-mailu (host script)", () => {
         });
     });
 
+    describe("up before the front has its certificate (Let's Encrypt http-01 through the VPS)", () => {
+        const quick = { HOMEMAIL_MAILU_CERT_POLL_SECONDS: "1" };
+        const restarts = (h: Host) => h.calls().filter((c) => / restart front$/.test(c)).length;
+
+        it("waits for the certificate and restarts the front exactly once when it appears, before waiting for health", () => {
+            const h = host();
+            const r = h.run(["up"], { env: { ...quick, FAKE_CERT_AFTER: "2", HOMEMAIL_MAILU_CERT_WAIT_SECONDS: "30" } });
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            expect(r.stdout).toContain("waiting up to 30s for the front's Let's Encrypt certificate for mail.example.com");
+            const calls = h.calls();
+            const restart = calls.findIndex((c) => / restart front$/.test(c));
+            expect(restarts(h)).toBe(1);
+            expect(restart).toBeGreaterThan(calls.findIndex((c) => / up --detach --remove-orphans$/.test(c)));
+            expect(calls.findIndex((c) => / up --detach --remove-orphans --wait$/.test(c))).toBeGreaterThan(restart);
+            // A re-run finds the certificate and leaves the front alone.
+            expect(h.run(["up"], { env: quick }).status).toBe(0);
+            expect(restarts(h)).toBe(1);
+        });
+
+        it("does not restart a front that had its certificate already", () => {
+            const h = host();
+            const r = h.run(["up"], { env: quick });
+            expect(r.status).toBe(0);
+            expect(r.stdout).not.toContain("waiting");
+            expect(restarts(h)).toBe(0);
+        });
+
+        it("gives up after the bounded wait naming DNS, port 80 and PTR, and a re-run converges (one restart)", () => {
+            const h = host();
+            const started = Date.now();
+            const r = h.run(["up"], { env: { ...quick, FAKE_CERT_AFTER: "never", HOMEMAIL_MAILU_CERT_WAIT_SECONDS: "2" } });
+            expect(Date.now() - started).toBeLessThan(15_000);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("no TLS certificate for mail.example.com after 2s");
+            expect(r.stderr).toContain("http://mail.example.com/.well-known/acme-challenge/");
+            expect(r.stderr).toMatch(/DNS: the A record of mail\.example\.com is the VPS's public IP/);
+            expect(r.stderr).toMatch(/port 80: /);
+            expect(r.stderr).toMatch(/PTR /);
+            expect(restarts(h)).toBe(0);
+            expect(h.calls().some((c) => / --wait$/.test(c))).toBe(false);
+
+            // The certificate arrived meanwhile (certbot retries): the re-run restarts the front once.
+            const again = h.run(["up"], { env: quick });
+            expect(again.status).toBe(0);
+            expect(again.stdout).toContain("restarted the front once");
+            expect(restarts(h)).toBe(1);
+            expect(h.run(["up"], { env: quick }).status).toBe(0);
+            expect(restarts(h)).toBe(1);
+        });
+    });
+
     describe("import", () => {
         const yaml = 'user:\n  - email: "a@example.com"\n    password: "S3cr3t-sentinel-pw"\n    hash_password: true\n';
 
@@ -162,13 +256,63 @@ describe("homemail-mailu (host script)", () => {
         });
     });
 
+    describe("import: what Mailu holds afterwards (Mailu's merge rules)", () => {
+        const team = (destinations: string[]) => [{ address: "team@example.com", destinations }];
+
+        it("on the first import, makes every list exactly the config's (no marker stored as a value)", () => {
+            const h = host();
+            const r = h.run(["import"], { stdin: importFor(team(["user@example.com", "admin@example.com"]), ["example.net"]) });
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            const db = h.db();
+            expect(db.alias["team@example.com"].destination).toEqual(["admin@example.com", "user@example.com"]);
+            expect(db.alias["postmaster@example.com"].destination).toEqual(["admin@example.com"]);
+            expect(db.domain["example.com"].alternatives).toEqual(["example.net"]);
+            expect(JSON.stringify(db)).not.toContain("-prune-");
+            expect(db.user["user@example.com"].enabled).toBe(true);
+        });
+
+        it("removes a destination taken out of an alias, and an alternative domain taken out of a domain", () => {
+            const h = host();
+            expect(h.run(["import"], { stdin: importFor(team(["user@example.com", "admin@example.com"]), ["example.net"]) }).status).toBe(0);
+            const r = h.run(["import"], { stdin: importFor(team(["user@example.com"]), []) });
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            const db = h.db();
+            expect(db.alias["team@example.com"].destination).toEqual(["user@example.com"]);
+            expect(db.domain["example.com"].alternatives).toEqual([]);
+            expect(JSON.stringify(db)).not.toContain("-prune-");
+        });
+
+        it("changes nothing on a second import of the same config", () => {
+            const h = host();
+            const yaml = importFor(team(["user@example.com"]), ["example.net"]);
+            expect(h.run(["import"], { stdin: yaml }).status).toBe(0);
+            const before = h.db();
+            const again = h.run(["import"], { stdin: yaml });
+            expect(again.status).toBe(0);
+            expect(again.stdout).not.toMatch(/Created|Modified|Deleted/);
+            expect(h.db()).toEqual(before);
+        });
+
+        it("enables a listed user that was disabled (by hand, or by an older prune)", () => {
+            const h = host();
+            const yaml = importFor(team(["user@example.com"]), []);
+            expect(h.run(["import"], { stdin: yaml }).status).toBe(0);
+            const db = h.db();
+            db.user["user@example.com"].enabled = false;
+            h.seed(db);
+            expect(h.run(["import"], { stdin: yaml }).status).toBe(0);
+            expect(h.db().user["user@example.com"].enabled).toBe(true);
+        });
+    });
+
     describe("reconcile", () => {
         function seeded() {
             const h = host();
             writeFileSync(path.join(h.dir, "accounts.list"), "# managed by homemail, do not edit\nuser admin@example.com\nuser user@example.com\nalias abuse@example.com\n");
             // Mailu has the config's accounts, one made in the GUI, and one the config no longer has.
-            writeFileSync(path.join(h.fake, "user"), "admin@example.com\nuser@example.com\ngui@example.com\nformer@example.com\n");
-            writeFileSync(path.join(h.fake, "alias"), "abuse@example.com\noldalias@example.com\n");
+            seedAccounts(h, ["admin@example.com", "user@example.com", "gui@example.com", "former@example.com"], ["abuse@example.com", "oldalias@example.com"]);
             return h;
         }
         const managedFile = (h: Host) => path.join(h.dir, "state", "managed-accounts");
@@ -200,6 +344,8 @@ describe("homemail-mailu (host script)", () => {
             expect(prune.status).toBe(0);
             expect(prune.stdout).toContain("deleted user former@example.com");
             expect(prune.stdout).toContain("deleted alias oldalias@example.com");
+            // Deleted, not only disabled (user-delete without --really keeps a disabled row).
+            expect(h.calls().filter((c) => c.endsWith("user-delete --really former@example.com"))).toHaveLength(1);
             expect(h.accounts("user")).toEqual(["admin@example.com", "gui@example.com", "user@example.com"]);
             expect(h.accounts("alias")).toEqual(["abuse@example.com"]);
             expect(readFileSync(managedFile(h), "utf8")).not.toContain("former@example.com");
@@ -207,10 +353,56 @@ describe("homemail-mailu (host script)", () => {
 
         it("reports accounts of the config that Mailu does not have", () => {
             const h = seeded();
-            writeFileSync(path.join(h.fake, "user"), "admin@example.com\n");
+            seedAccounts(h, ["admin@example.com"], []);
             const r = h.run(["reconcile"]);
             expect(r.status).toBe(0);
             expect(r.stdout).toContain("missing user user@example.com: in the stack config but not in Mailu");
+        });
+    });
+});
+
+describe("homemail-mailu undo commands (what destroy runs)", () => {
+    it("down stops the compose project (data stays), and is a no-op once compose.yaml is gone", () => {
+        const h = host();
+        const r = h.run(["down"]);
+        expect(r.status).toBe(0);
+        expect(h.calls().some((c) => / down( |$)/.test(c) && !/-v|--volumes/.test(c))).toBe(true);
+        rmSync(path.join(h.dir, "compose.yaml"));
+        const again = h.run(["down"]);
+        expect(again.status).toBe(0);
+        expect(again.stdout).toMatch(/nothing to stop/);
+    });
+
+    describe("nonlocal-bind-restore", () => {
+        /** Runs it with a stand-in sysctl (records what it sets) and the given sysctl.d files. */
+        const restore = (files: Record<string, string>) => {
+            const h = host();
+            const root = path.dirname(h.dir);
+            const etc = path.join(root, "etc-sysctl.d");
+            const lib = path.join(root, "lib-sysctl.d");
+            const bin = path.join(root, "sysctl-bin");
+            for (const d of [etc, lib, bin]) mkdirSync(d, { recursive: true });
+            for (const [name, text] of Object.entries(files)) writeFileSync(path.join(name.startsWith("lib/") ? lib : etc, path.basename(name)), text);
+            writeFileSync(path.join(bin, "sysctl"), `#!/bin/sh\necho "$*" >> ${root}/sysctl.calls\n`, { mode: 0o755 });
+            const r = h.run(["nonlocal-bind-restore"], {
+                env: {
+                    PATH: `${bin}:${SYSTEM_PATH}`,
+                    HOMEMAIL_SYSCTL_DIRS: `${etc} ${lib}`,
+                    HOMEMAIL_SYSCTL_CONF: path.join(root, "none.conf"),
+                    HOMEMAIL_MAILU_SYSCTL_FILE: path.join(etc, "60-homemail-mailu.conf"),
+                },
+            });
+            expect(r.status).toBe(0);
+            return readFileSync(path.join(root, "sysctl.calls"), "utf8").trim();
+        };
+        const ours = { "60-homemail-mailu.conf": "net.ipv4.ip_nonlocal_bind = 1\n" };
+
+        it("sets the kernel default 0 when only homemail's file sets it", () => {
+            expect(restore(ours)).toBe("-q -w net.ipv4.ip_nonlocal_bind=0");
+        });
+        it("keeps the host's own setting (another sysctl file, /etc overriding the same name in /usr/lib)", () => {
+            expect(restore({ ...ours, "30-keepalived.conf": "net/ipv4/ip_nonlocal_bind=1\n" })).toBe("-q -w net.ipv4.ip_nonlocal_bind=1");
+            expect(restore({ ...ours, "lib/30-x.conf": "net.ipv4.ip_nonlocal_bind = 1\n", "30-x.conf": "# off here\n" })).toBe("-q -w net.ipv4.ip_nonlocal_bind=0");
         });
     });
 });

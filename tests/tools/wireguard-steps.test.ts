@@ -5,7 +5,7 @@
  * of the machine is controlled through PATH with stand-in commands.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
@@ -36,6 +36,48 @@ describe("key step (assets/wireguard/ensure-key.sh)", () => {
         const second = bash(ENSURE_KEY, [keyFile]);
         expect(second.stdout.trim()).toBe(publicKey);
         expect(readFileSync(keyFile, "utf8").trim()).toBe(privateKey);
+    });
+
+    (hasWg ? it : it.skip)("keeps the key for the same epoch, makes a new one (0600, old gone) for a new epoch, and records it", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "hm-key-"));
+        const keyFile = path.join(dir, "wg0.key");
+        const run = (epoch: string) => {
+            const r = bash(ENSURE_KEY, [keyFile, epoch]);
+            expect(r.status).toBe(0);
+            return r.stdout.trim();
+        };
+        const epoch0 = run("0");
+        const oldPrivate = readFileSync(keyFile, "utf8");
+        expect(run("0")).toBe(epoch0);
+        expect(readFileSync(`${keyFile}.epoch`, "utf8")).toBe("0\n");
+
+        const epoch1 = run("1");
+        expect(epoch1).not.toBe(epoch0);
+        expect(epoch1).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+        expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+        expect(statSync(`${keyFile}.epoch`).mode & 0o777).toBe(0o600);
+        expect(readFileSync(`${keyFile}.epoch`, "utf8")).toBe("1\n");
+        // The old private key is nowhere in the directory: not in the key file, no leftover copy.
+        for (const f of readdirSync(dir)) expect(readFileSync(path.join(dir, f), "utf8")).not.toContain(oldPrivate.trim());
+        expect(readdirSync(dir).sort()).toEqual(["wg0.key", "wg0.key.epoch"]);
+        expect(run("1")).toBe(epoch1);
+    });
+
+    (hasWg ? it : it.skip)("takes a key from before epochs were recorded as epoch 0 (upgrading never rotates)", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "hm-key-"));
+        const keyFile = path.join(dir, "wg0.key");
+        const old = bash(ENSURE_KEY, [keyFile]).stdout.trim();
+        rmSync(`${keyFile}.epoch`);
+        expect(bash(ENSURE_KEY, [keyFile, "0"]).stdout.trim()).toBe(old);
+        expect(readFileSync(`${keyFile}.epoch`, "utf8")).toBe("0\n");
+    });
+
+    it("refuses an epoch that is not a whole number, before touching anything", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "hm-key-"));
+        const r = bash(ENSURE_KEY, [path.join(dir, "wg0.key"), "1; rm -rf /"]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(/epoch .* is not a whole number/);
+        expect(readdirSync(dir)).toEqual([]);
     });
 });
 

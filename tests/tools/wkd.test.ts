@@ -9,7 +9,7 @@
  *   verifies them) and the MTA-STS policy, and 404 for everything else.
  */
 import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { installFileCommand } from "../../components/render/hostFile";
@@ -19,7 +19,7 @@ import { BOB_KEY, USER_KEY } from "../helpers/openpgp";
 import { describeRoot } from "../helpers/root";
 import { devValue, withConfig } from "../helpers/stack";
 import { parseModel } from "../../components/config";
-import { renderDevStack, renderVariant, wkdDirIn } from "../helpers/wkdRender";
+import { nginxMainConfig, renderDevStack, renderVariant, wkdDirIn } from "../helpers/wkdRender";
 
 const temps: string[] = [];
 function tempDir(prefix: string): string {
@@ -165,36 +165,10 @@ describe("the rendered tree vs gpg-wks-client --install-key", () => {
     });
 });
 
-/** A stand-in for the nginx image's /etc/nginx/nginx.conf, with every writable path in `prefix`. */
-function mainConfig(prefix: string, confDir: string): string {
-    for (const d of ["tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"]) mkdirSync(path.join(prefix, d), { recursive: true });
-    return [
-        "worker_processes 1;",
-        `pid ${prefix}/nginx.pid;`,
-        `error_log ${prefix}/error.log notice;`,
-        "events { worker_connections 64; }",
-        "http {",
-        "    include /etc/nginx/mime.types;",
-        "    default_type application/octet-stream;",
-        `    access_log ${prefix}/access.log;`,
-        `    client_body_temp_path ${prefix}/tmp/body;`,
-        `    proxy_temp_path ${prefix}/tmp/proxy;`,
-        `    fastcgi_temp_path ${prefix}/tmp/fastcgi;`,
-        `    uwsgi_temp_path ${prefix}/tmp/uwsgi;`,
-        `    scgi_temp_path ${prefix}/tmp/scgi;`,
-        "    sendfile on;",
-        "    keepalive_timeout 65;",
-        // The image includes /etc/nginx/conf.d/*.conf; the rendered wkd directory is mounted there.
-        `    include ${confDir}/*.conf;`,
-        "}",
-        "",
-    ].join("\n");
-}
-
 function nginxPrefix(root: string): { prefix: string; conf: string } {
     const prefix = tempDir("hm-nginx-");
     const conf = path.join(prefix, "nginx.conf");
-    writeFileSync(conf, mainConfig(prefix, wkdDirIn(root)));
+    writeFileSync(conf, nginxMainConfig(prefix, wkdDirIn(root)));
     return { prefix, conf };
 }
 
@@ -232,7 +206,7 @@ describeRoot("nginx serving the rendered site at the loopback backend Traefik us
         ok("ip", ["-n", ns, "link", "set", "lo", "up"]);
         // As in the container: the rendered site directory is /etc/nginx/conf.d (private mount namespace),
         // and the main config includes /etc/nginx/conf.d/*.conf like the image's.
-        writeFileSync(conf, mainConfig(prefix, "/etc/nginx/conf.d"));
+        writeFileSync(conf, nginxMainConfig(prefix, "/etc/nginx/conf.d"));
         const script = 'mount --bind "$1" /etc/nginx/conf.d && exec nginx -p "$2" -c "$3" -e "$2/error.log" -g "daemon off;"';
         nginx = spawn("ip", ["netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", wkdDirIn(site), prefix, conf], { stdio: ["ignore", "inherit", "inherit"] });
         const deadline = Date.now() + 10_000;
@@ -382,12 +356,12 @@ describeRoot("the site's host steps for real, on a private /opt (mount namespace
         const prefix = tempDir("hm-nginx-validate-");
         const validator = path.join(work, "nginx-t.sh");
         writeFileSync(validator, `set -eu\nsed "s|include ${prefix}/conf.d/\\*.conf;|include $1;|" ${prefix}/main.conf > ${prefix}/staged.conf\nnginx -t -q -p ${prefix} -c ${prefix}/staged.conf -e ${prefix}/error.log\n`);
-        writeFileSync(path.join(prefix, "main.conf"), mainConfig(prefix, `${prefix}/conf.d`));
+        writeFileSync(path.join(prefix, "main.conf"), nginxMainConfig(prefix, `${prefix}/conf.d`));
         writeFileSync(path.join(work, "broken.conf"), "server { listen 80; bogus_directive on; }\n");
         expect(run("sh", [validator, path.join(work, "broken.conf")]).status).not.toBe(0); // the stand-in does check
         site.files.forEach((f, i) => {
             const file = f.validate ? { ...f, validate: `sh ${validator} {}` } : f;
-            writeFileSync(path.join(work, `install-${i}.sh`), installFileCommand(file, "root"));
+            writeFileSync(path.join(work, `install-${i}.sh`), installFileCommand(file));
             writeFileSync(path.join(work, `stdin-${i}`), f.content);
             steps.push(`sh ${work}/install-${i}.sh < ${work}/stdin-${i} > /dev/null`);
         });

@@ -8,6 +8,8 @@ describe("blast-radius table", () => {
                 edit: DMARC_POLICY,
                 result: {
                     files: [],
+                    steps: [],
+                    documents: [],
                     records: [{ kind: "changed", zone: "example.com", name: "_dmarc.example.com", type: "TXT", fields: [] }],
                     resources: [{ kind: "changed", urn: "urn:pulumi:dev::homemail::homemail:dns:DnsZone$cloudflare:index/dnsRecord:DnsRecord::dns-dmarc", type: "x", fields: [] }],
                     outputs: [{ kind: "added", name: "a|b", fields: [] }],

@@ -166,7 +166,7 @@ describe("diff output", () => {
         const text = formatText(compareRenders(base, after), header);
         expect(text.split("\n").slice(0, 2)).toEqual([
             "homemail diff, stack dev: main (1234567) -> working tree",
-            "host files: none; dns records: 1 changed; resources: none; stack outputs: none",
+            "host files: none; host steps: none; mailu import: none; dns records: 1 changed; resources: none; stack outputs: none",
         ]);
         expect(text).toContain("== DNS records ==");
         expect(text).not.toContain("== Host files ==");

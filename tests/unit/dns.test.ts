@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Model, parseModel } from "../../components/config";
 import { permissionGroupIds } from "../../components/AcmeDnsToken";
-import { acmeTokenSpec, dkimTxtValue, DnsRecordSpec, nextSteps, parseTxtPresentation, registrarDs, renderDnsRecords, txtPresentation } from "../../components/render/dns";
+import { acmeTokenSpec, dkimTxtValue, DnsRecordSpec, homeWanLeaks, nextSteps, parseTxtPresentation, registrarDs, renderDnsRecords, txtPresentation } from "../../components/render/dns";
 import { devModel, REPO_ROOT, stackInput, withConfig } from "../helpers/stack";
 
 const multiModel = () => parseModel(stackInput("multi"));
@@ -233,6 +233,13 @@ describe("ACME dns-01 token", () => {
         expect(spec.zones).toEqual(["example.com", "example.net", "example.org"]);
     });
 
+    it("also allows the VPS's IPv6 when homemail:vps.publicIpv6 is set (lego prefers IPv6 when it reaches Cloudflare), in canonical form", () => {
+        const vps = JSON.parse(stackInput().values["homemail:vps"]) as Record<string, unknown>;
+        const m = parseModel(withConfig([{ key: "homemail:vps", value: { ...vps, publicIpv6: "2001:DB8:0:0::10" } }]));
+        expect(acmeTokenSpec(m).allowedFrom).toEqual([`${m.addresses.vpsPublicIp}/32`, "2001:db8::10/128"]);
+        expect(acmeTokenSpec(parseModel(stackInput())).allowedFrom).toEqual([`${m.addresses.vpsPublicIp}/32`]);
+    });
+
     it("picks permission-group ids by exact name and refuses a missing or ambiguous group", () => {
         const groups = [
             { id: "a", name: "Zone Read" },
@@ -259,5 +266,26 @@ describe("manual steps", () => {
         expect(steps[0]).toContain("203.0.113.10");
         expect(steps[0]).toContain("mail.example.com");
         expect(steps.slice(1).map((s) => /registrar of (\S+),/.exec(s)?.[1])).toEqual(["example.com", "example.net", "example.org"]);
+    });
+});
+
+describe("home.wanIp is never published (render invariant)", () => {
+    it("refuses to render records that would publish the home address or let an SPF mechanism cover it", () => {
+        const model = devModel();
+        // The config refuses home.wanIp = vps.publicIp; the renderer must refuse it on its own too,
+        // because every A record and every SPF would then name the home connection.
+        const leaky: Model = { ...model, addresses: { ...model.addresses, homeWanIp: model.addresses.vpsPublicIp } };
+        expect(() => renderDnsRecords(leaky)).toThrow(new RegExp(`${model.mailHost} publishes home\\.wanIp ${model.addresses.vpsPublicIp.replace(/\./g, "\\.")}`));
+        expect(() => renderDnsRecords(model)).not.toThrow();
+    });
+
+    it("finds the address as a literal and SPF ip4 networks that cover it, and nothing that only looks alike", () => {
+        const home = "198.51.100.20";
+        const leaks = (values: string[]) => homeWanLeaks(home, [{ name: "example.com", values }]);
+        expect(leaks(["v=spf1 ip4:198.51.100.0/24 -all"])).toEqual(["example.com: SPF mechanism ip4:198.51.100.0/24 covers home.wanIp 198.51.100.20"]);
+        expect(leaks(["v=spf1 ~ip4:198.51.0.0/16 ip4:203.0.113.10 -all"])).toHaveLength(1);
+        expect(leaks(["198.51.100.20"])).toHaveLength(1);
+        expect(leaks(["v=DMARC1; rua=mailto:postmaster@[198.51.100.20]"])).toHaveLength(1);
+        expect(leaks(["198.51.100.201", "198.51.100.2", "10.198.51.100.20", "v=spf1 ip4:198.51.100.21 ip4:198.51.100.0/28 -all"])).toEqual([]);
     });
 });

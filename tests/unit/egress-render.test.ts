@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { EGRESS_ENV_PATH, renderEgress, renderEgressEnv, renderEgressUnit } from "../../components/render/egress";
-import { devModel, REPO_ROOT } from "../helpers/stack";
+import { parseModel } from "../../components/config";
+import { devModel, devValue, REPO_ROOT, withConfig } from "../helpers/stack";
 
 const asset = (p: string) => readFileSync(path.join(REPO_ROOT, "assets", p), "utf8");
 const SCRIPTS = { home: asset("egress/home.sh"), vps: asset("egress/vps.sh"), lib: asset("egress/lib.sh") };
@@ -49,6 +50,9 @@ describe("renderEgress", () => {
         });
         const vps = envOf(renderEgressEnv(model, "vps"));
         expect(vps).toMatchObject({ HOMEMAIL_PUBLIC_IP: a.vpsPublicIp, HOMEMAIL_WAN_INTERFACE: a.vpsWanInterface, HOMEMAIL_WG_MTU: String(a.wgMtu) });
+        expect(vps.HOMEMAIL_ONE_TO_ONE_NAT).toBe("false");
+        const nat = parseModel(withConfig([{ key: "homemail:vps", value: { ...devValue<Record<string, unknown>>("homemail:vps"), oneToOneNat: true } }]));
+        expect(envOf(renderEgressEnv(nat, "vps")).HOMEMAIL_ONE_TO_ONE_NAT).toBe("true");
         const custom = envOf(renderEgressEnv({ ...model, egress: { ...model.egress, fwmark: 77, routeTable: 321 } }, "home"));
         expect(custom).toMatchObject({ HOMEMAIL_EGRESS_FWMARK: "77", HOMEMAIL_EGRESS_TABLE: "321" });
     });

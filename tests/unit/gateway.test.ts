@@ -103,6 +103,12 @@ describe("Traefik static configuration", () => {
         for (const [, ep] of Object.entries(S.entryPoints as Record<string, { address: string }>)) expect(ep.address).not.toMatch(/\/udp$/);
     });
 
+    it("binds every entrypoint to an IPv4 address, never Go's dual-stack wildcard (`:443` listens on IPv6 too)", () => {
+        for (const [name, ep] of Object.entries(S.entryPoints as Record<string, { address: string }>)) {
+            expect([name, ep.address]).toEqual([name, expect.stringMatching(/^(0\.0\.0\.0|127\.0\.0\.1):\d+$/)]);
+        }
+    });
+
     it("reaches the dashboard and ping only on loopback", () => {
         expect(S.api).toEqual({ dashboard: true });
         expect(S.entryPoints[TRAEFIK_ADMIN_ENTRYPOINT.name].address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -113,9 +119,9 @@ describe("Traefik static configuration", () => {
     });
 
     it("has web (80) with the ACME bypass and a low-priority redirect, web-secure (443), and one entrypoint per mail port", () => {
-        expect(S.entryPoints.web).toMatchObject({ address: ":80", allowACMEByPass: true, asDefault: true });
+        expect(S.entryPoints.web).toMatchObject({ address: "0.0.0.0:80", allowACMEByPass: true, asDefault: true });
         expect(S.entryPoints.web.http.redirections.entryPoint).toMatchObject({ to: "web-secure", scheme: "https", priority: 1 });
-        expect(S.entryPoints["web-secure"]).toMatchObject({ address: ":443", asDefault: true });
+        expect(S.entryPoints["web-secure"]).toMatchObject({ address: "0.0.0.0:443", asDefault: true });
         const defaults = Object.entries(S.entryPoints as Record<string, { asDefault?: boolean }>).filter(([, ep]) => ep.asDefault).map(([n]) => n);
         expect(defaults.sort()).toEqual(["web", "web-secure"]);
         for (const row of model.ports.filter((r) => r.process === "traefik")) {

@@ -13,8 +13,9 @@ function problemsOf(run: () => unknown): ConfigError {
 }
 
 describe("invalid configs are refused, naming the key", () => {
-    it("has a corpus of at least 25 cases", () => {
-        expect(INVALID_CASES.length).toBeGreaterThanOrEqual(25);
+    it("has a corpus of at least 150 cases, every title once", () => {
+        expect(INVALID_CASES.length).toBeGreaterThanOrEqual(150);
+        expect(new Set(INVALID_CASES.map((c) => c.title)).size).toBe(INVALID_CASES.length);
     });
 
     it.each(INVALID_CASES.map((c) => [c.title, c] as const))("%s", (_title, c) => {
@@ -25,6 +26,7 @@ describe("invalid configs are refused, naming the key", () => {
         // Every line names a key, says what is wrong and how to fix it; no stack trace in the message.
         for (const line of error.message.split("\n").slice(1)) expect(line).toMatch(/^ {2}- [a-z]+:[A-Za-z]\S*: .+\. Fix: .+/);
         expect(error.message).not.toMatch(/\n\s+at /);
+        if (c.absent) expect(error.message).not.toContain(c.absent);
     });
 
     it("reports every problem at once, not just the first", () => {

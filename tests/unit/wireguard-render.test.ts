@@ -1,4 +1,8 @@
 /** wg0.conf renderer: invariants of the hub-and-spoke design, not copies of the output. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import type { Model } from "../../components/config";
 import { renderWireguard, sortCidrs, WireguardModel } from "../../components/render/wireguard";
 import { devModel } from "../helpers/stack";
@@ -78,7 +82,7 @@ describe("renderWireguard", () => {
         expect(allowedIps(off.hub.content)).toEqual([`${a.wgSpoke}/32`]);
     });
 
-    it("hub: FORWARD rules are narrow, idempotent, tagged, and PostDown removes exactly what PostUp adds", () => {
+    it("hub: FORWARD rules are narrow, idempotent, tagged, and PostDown removes every tagged rule (also an older config's), nothing else", () => {
         const up = values(hub.content, "Interface", "PostUp").filter((l) => l.includes("FORWARD"));
         const down = values(hub.content, "Interface", "PostDown");
         expect(up.length).toBeGreaterThan(0);
@@ -92,7 +96,20 @@ describe("renderWireguard", () => {
             expect(words).toMatch(/-i \S+ -o \S+/);
             expect(words).toMatch(/ -[sd] \d/);
         }
-        expect(down.map((l) => spec(l, "-D")).sort()).toEqual(up.map((l) => spec(l, "-C")).sort());
+        // PostDown deletes every tagged FORWARD rule iptables-save lists (also an older config's),
+        // and nothing else: run it with stand-ins for iptables-save and iptables.
+        expect(down).toHaveLength(1);
+        const rules = up.map((l) => spec(l, "-C").replace(/%i/g, "wg0"));
+        const old = "-i wg0 -o eth0 -s 192.168.204.0/24 -p tcp -m tcp --dport 25 -m comment --comment homemail-wireguard -j ACCEPT";
+        const foreign = "-i eth0 -o docker0 -j ACCEPT";
+        const dir = mkdtempSync(path.join(tmpdir(), "hm-postdown-"));
+        writeFileSync(path.join(dir, "iptables-save"), `#!/bin/sh\nprintf '%s\\n' '*filter' ${[...rules, old, foreign].map((r) => `'-A FORWARD ${r}'`).join(" ")} COMMIT\n`, { mode: 0o755 });
+        writeFileSync(path.join(dir, "iptables"), `#!/bin/sh\necho "$*" >> ${dir}/deleted\n`, { mode: 0o755 });
+        const r = spawnSync("bash", ["-c", down[0]], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+        expect(r.status).toBe(0);
+        const deleted = readFileSync(path.join(dir, "deleted"), "utf8").trim().split("\n");
+        expect(deleted.sort()).toEqual([...rules, old].map((x) => `-w 10 -D FORWARD ${x}`).sort());
+        rmSync(dir, { recursive: true, force: true });
         const fromWan = up.map((l) => spec(l, "-C")).filter((w) => w.startsWith(`-i ${a.vpsWanInterface}`));
         expect(fromWan).toHaveLength(1);
         expect(fromWan[0]).toMatch(/--ctstate ESTABLISHED,RELATED/);

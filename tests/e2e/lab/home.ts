@@ -10,6 +10,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Model } from "../../../components/config";
+import { HOME_FIREWALL_SCRIPT_PATH } from "../../../components/render/homeFirewall";
+import { renderMailuImport } from "../../../components/render/mailu";
+import { emptyMailu, importAsHomemail, routing } from "../../helpers/mailuAdmin";
 import { REPO_ROOT } from "../../helpers/stack";
 import { Host, Lab } from "../../lab/harness";
 import { dockerBridge } from "./docker";
@@ -47,16 +50,20 @@ export function buildHome(lab: Lab, internet: Internet, rendered: RenderedStack,
     const prefixLength = Number(a.mailuSubnet.split("/")[1]);
     dockerBridge(lab, host, { bridge: a.mailuBridge, subnet: a.mailuSubnet, gateway: a.mailuGateway, prefixLength }, container, containerAddress, frontPublishedPorts(rendered));
 
-    // What the deploy's wg-spoke-* steps run, minus systemctl.
+    // What the deploy's wg-spoke-* and mailu-firewall steps run, minus systemctl: every mail test
+    // below passes through the home firewall.
     wireguard.up(host);
     host.run([EGRESS_SCRIPT, "enable"], { timeoutMs: 60_000 });
+    host.run([HOME_FIREWALL_SCRIPT_PATH, "enable"], { timeoutMs: 60_000 });
 
+    const mailu = routing(importAsHomemail(emptyMailu(), renderMailuImport(model).content));
     const signer = startDkimSigner(container, path.join(lab.dir, "smtp-opendkim"), signingKeys(rendered), 8891);
     const standIn = new Postfix(lab, container, path.join(lab.dir, "postfix-mailu"), {
         hostname: mailuHostname(rendered),
         listen: containerAddress,
-        mailboxes: model.users.map((u) => u.address),
-        aliases: Object.fromEntries(model.aliases.map((al) => [al.address, al.destinations])),
+        // What Mailu holds after the deploy's import of the rendered YAML (Mailu's merge rules).
+        mailboxes: mailu.mailboxes,
+        aliases: mailu.aliases,
         smtpdOverrides: proxyProtocolPorts(rendered).includes(SMTP_PORT) ? { smtpd_upstream_proxy_protocol: "haproxy" } : {},
         main: { non_smtpd_milters: signer, milter_default_action: "tempfail" },
     });

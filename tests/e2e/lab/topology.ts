@@ -45,10 +45,11 @@ export function buildGatewayLab(tag: string): GatewayLab {
         chmodSync(lab.dir, 0o711);
         const model = devModel();
         const rendered = RenderedStack.render(path.join(lab.dir, "render"));
+        const zone = model.cloudflare.zones[0].name;
         const internet = buildInternet(lab, {
             homeWanIp: model.addresses.homeWanIp,
-            dnsAddress: nameServerGlue(rendered, model.cloudflare.zones[0].name),
-            zones: [...model.cloudflare.zones.map((z) => ({ name: z.name, text: rendered.zoneFile(z.name) })), ptrZone(rendered)],
+            dnsAddress: nameServerGlue(rendered, zone).address,
+            zones: [...model.cloudflare.zones.map((z) => ({ name: z.name, text: rendered.zoneFile(z.name) })), ptrZone(rendered, nameServerGlue(rendered, zone).name)],
         });
         const wireguard = new Wireguard(lab);
         const vps = buildVps(lab, internet, rendered, model, wireguard);
@@ -81,23 +82,27 @@ export function cleanupLab(lab: Lab | undefined, name: string, startedAt: number
     return left;
 }
 
-/** The address of the synthetic NS in a rendered zone file: where the lab's DNS server listens. */
-function nameServerGlue(rendered: RenderedStack, zone: string): string {
+/** The synthetic NS of a rendered zone file and its address: where the lab's DNS server listens. */
+function nameServerGlue(rendered: RenderedStack, zone: string): { name: string; address: string } {
     const text = rendered.zoneFile(zone);
     const ns = new RegExp(`^${zone.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+NS\\s+(\\S+)`, "m").exec(text)?.[1];
     const glue = ns && new RegExp(`^${ns.replace(/\./g, "\\.")}\\s+\\d+\\s+IN\\s+A\\s+(\\S+)`, "m").exec(text)?.[1];
-    if (!glue) throw new Error(`rendered zone ${zone}: no NS with an A glue record`);
-    return glue;
+    if (!ns || !glue) throw new Error(`rendered zone ${zone}: no NS with an A glue record`);
+    return { name: ns, address: glue };
 }
 
-/** The reverse zone with the PTR the README tells the operator to set (stack output `ptr`). */
-function ptrZone(rendered: RenderedStack): ZoneText {
+/**
+ * The reverse zone with the PTR the README tells the operator to set (stack output `ptr`), served
+ * by the lab's one name server (`nameServer`, with its glue in the forward zone), so that its NS can
+ * be found like any zone's.
+ */
+function ptrZone(rendered: RenderedStack, nameServer: string): ZoneText {
     const ptr = rendered.outputs().ptr as { ip: string; name: string } | undefined;
     if (!ptr) throw new Error("the render's outputs.json has no `ptr` (expected from DnsZone)");
     const [a, b, c, d] = ptr.ip.split(".");
     const name = `${c}.${b}.${a}.in-addr.arpa`;
     return {
         name,
-        text: [`$ORIGIN ${name}.`, "$TTL 300", "@ IN SOA ns1.invalid. hostmaster.invalid. 1 7200 3600 1209600 300", "@ IN NS ns1.invalid.", `${d} IN PTR ${ptr.name}.`, ""].join("\n"),
+        text: [`$ORIGIN ${name}.`, "$TTL 300", `@ IN SOA ${nameServer} hostmaster.invalid. 1 7200 3600 1209600 300`, `@ IN NS ${nameServer}`, `${d} IN PTR ${ptr.name}.`, ""].join("\n"),
     };
 }

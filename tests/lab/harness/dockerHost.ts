@@ -21,7 +21,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { alive, Background, cgroupDirs, Host, Lab, removeCgroupTree, run, RunOptions, RunResult, waitFor } from "./index";
+import { alive, Background, cgroupDirs, Host, Lab, logTail, removeCgroupTree, run, RunOptions, RunResult, waitFor } from "./index";
 import { OPERATOR_ADDRESS, Operator, SshHost, startOperator } from "./sshHost";
 
 /**
@@ -60,7 +60,7 @@ export function startRegistry(lab: Lab, operator: Operator = startOperator(lab))
         config,
         [
             "version: 0.1",
-            "log: { level: warn }",
+            "log: { level: warn, accesslog: { disabled: true } }",
             `storage: { filesystem: { rootdirectory: ${storage} }, delete: { enabled: true } }`,
             // All addresses of the operator namespace: only the lab's veths are there.
             `http: { addr: ":${REGISTRY_PORT}" }`,
@@ -68,9 +68,10 @@ export function startRegistry(lab: Lab, operator: Operator = startOperator(lab))
         ].join("\n"),
     );
     const started = Date.now();
-    const proc = operator.spawn(["docker-registry", "serve", config]);
+    const log = path.join(dir, "registry.log");
+    const proc = operator.spawnLogged(["docker-registry", "serve", config], log);
     waitFor(() => operator.place.listening(REGISTRY_PORT) || !alive(proc.pid), 10_000, "lab registry did not listen");
-    if (!alive(proc.pid)) throw new Error(`lab registry exited: ${proc.output()}`);
+    if (!alive(proc.pid)) throw new Error(`lab registry exited: ${logTail(log)}`);
     process.stderr.write(`lab registry: listening after ${Date.now() - started} ms\n`);
     const reg = { hostPort: `${REGISTRY_NAME}:${REGISTRY_PORT}`, address: OPERATOR_ADDRESS, process: proc, storage };
     registries.set(lab, reg);
@@ -162,10 +163,11 @@ export function startDockerEngine(lab: Lab, ssh: SshHost, opts: DockerEngineOpti
         ) + "\n",
     );
     const started = Date.now();
-    const dockerd = host.spawn(["dockerd", "--config-file", "/etc/docker/daemon.json"]);
+    const log = path.join(host.root, "dockerd.log");
+    const dockerd = host.spawnLogged(["dockerd", "--config-file", "/etc/docker/daemon.json"], log);
     const answers = () => host.run([DOCKER_CLI, "-H", `unix://${ENGINE_SOCKET}`, "version"], { allowFailure: true, timeoutMs: 5000 }).status === 0;
     waitFor(() => !alive(dockerd.pid) || answers(), 60_000, `host ${ssh.name}: dockerd did not answer within 60 s`);
-    if (!alive(dockerd.pid)) throw new Error(`host ${ssh.name}: dockerd exited: ${dockerd.output()}`);
+    if (!alive(dockerd.pid)) throw new Error(`host ${ssh.name}: dockerd exited: ${logTail(log)}`);
     const engine = new DockerEngine(ssh, dockerd, dataRoot, Date.now() - started, cgroupParent);
     lab.onCleanup(() => stopEngine(lab, engine));
     const driver = engine.docker(["info", "--format", "{{.Driver}}"]).stdout.trim();

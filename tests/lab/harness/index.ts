@@ -6,7 +6,7 @@
  * - {@link Netns}: a named network namespace (`<prefix>-<name>`); {@link Netns.run} runs a command in
  *   it with a bounded timeout.
  * - {@link Host}: a namespace that also has its own mount namespace, with private overlays over
- *   /etc, /usr/local and /var/lib and a fresh tmpfs /run. Rendered files are installed at their real
+ *   /etc, /usr/local and /var/lib, empty private /opt and /srv, and a fresh tmpfs /run. Rendered files are installed at their real
  *   paths without touching the machine, and two hosts never share /run/wireguard (two wireguard-go
  *   `wg0` in one mount namespace collide on the UAPI socket).
  *
@@ -53,6 +53,11 @@ export interface RunResult {
     readonly status: number;
     readonly stdout: string;
     readonly stderr: string;
+}
+
+/** The last `lines` lines of a log file ("" when it does not exist), for error messages. */
+export function logTail(file: string, lines = 30): string {
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "";
 }
 
 /** Runs argv synchronously with a timeout; throws with the command's output on failure. */
@@ -113,6 +118,15 @@ export abstract class Place {
     spawn(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Background {
         return this.lab.spawnTracked([...this.enter(), ...argv], env);
     }
+
+    /**
+     * Like {@link spawn}, but the process appends its stdout and stderr to `logFile` (a path seen
+     * alike here and on the machine, e.g. under `lab.dir`) instead of a pipe: a chatty daemon never
+     * blocks on a full pipe (64 KiB) that synchronous test code leaves undrained. Same PID (exec).
+     */
+    spawnLogged(argv: readonly string[], logFile: string, env: Readonly<Record<string, string>> = {}): Background {
+        return this.spawn(["sh", "-c", 'exec "$@" >>"$0" 2>&1', logFile, ...argv], env);
+    }
 }
 
 /** A network namespace. */
@@ -124,6 +138,13 @@ export class Netns extends Place {
 
 /** Directories a {@link Host} gets private copy-on-write views of. */
 const OVERLAID_DIRS = ["/etc", "/usr/local", "/var/lib"];
+
+/**
+ * Directories every {@link Host} gets empty and private, as on a fresh server: homemail writes
+ * /opt/homemail and the Mailu data root /srv/mailu, containerd creates /opt/containerd, and none of
+ * it may land on (or start from) the machine's own /opt and /srv.
+ */
+const EMPTY_DIRS = ["/opt", "/srv"];
 
 /** How a {@link Host}'s anchor enters its network namespace. */
 export type HostEntry = "ip-netns-exec" | "nsenter";
@@ -138,13 +159,14 @@ export interface HostOptions {
     readonly entry?: HostEntry;
     /**
      * Directories hidden behind empty private directories of this host (bind mounts from its scratch
-     * directory, on the machine's file system), e.g. `/home` or `/root`. Default: none.
+     * directory, on the machine's file system), e.g. `/home` or `/root`, besides /opt and /srv,
+     * which every host gets. Default: none.
      */
     readonly privateDirs?: readonly string[];
 }
 
 /**
- * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib overlays and
+ * A network namespace plus its own mount namespace (private /etc, /usr/local, /var/lib overlays, empty /opt and /srv, and
  * a tmpfs /run, plus any {@link HostOptions.privateDirs}), kept alive by an anchor process that dies
  * with the test process (it waits on a pipe from us).
  */
@@ -162,7 +184,7 @@ export class Host extends Place {
             for (const sub of ["upper", "work"]) mkdirSync(path.join(base, sub), { recursive: true });
             return `mount -t overlay overlay -o lowerdir=${dir},upperdir=${base}/upper,workdir=${base}/work ${dir}`;
         });
-        const binds = (opts.privateDirs ?? []).map((dir) => {
+        const binds = [...new Set([...EMPTY_DIRS, ...(opts.privateDirs ?? [])])].map((dir) => {
             const src = this.privateDir(dir);
             mkdirSync(src, { recursive: true, mode: 0o755 });
             return `mkdir -p ${dir} && mount --bind ${src} ${dir}`;

@@ -25,7 +25,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { Background, Host, Lab, RunOptions, RunResult, waitFor } from "./index";
+import { alive, Background, Host, Lab, logTail, RunOptions, RunResult, waitFor } from "./index";
 
 /** The operator's address on every veth to a lab host (RFC 1918; never a stack address). */
 export const OPERATOR_ADDRESS = "10.254.254.1";
@@ -67,7 +67,7 @@ export class Operator {
         place.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab@operator", "-f", this.privateKeyPath]);
         this.publicKey = readFileSync(`${this.privateKeyPath}.pub`, "utf8").trim();
         this.agentSocket = path.join(dir, "agent.sock");
-        this.agent = place.spawn(["ssh-agent", "-D", "-a", this.agentSocket]);
+        this.agent = place.spawnLogged(["ssh-agent", "-D", "-a", this.agentSocket], path.join(dir, "ssh-agent.log"));
         waitFor(() => place.run(["test", "-S", this.agentSocket], { allowFailure: true }).status === 0, 10_000, "operator: ssh-agent socket did not appear");
         this.run(["ssh-add", "-q", this.privateKeyPath]);
         // What the engine's ssh (and the Docker provider's, which runs the system ssh) must do:
@@ -105,6 +105,10 @@ export class Operator {
 
     spawn(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Background {
         return this.place.spawn(argv, { ...this.env, ...env });
+    }
+
+    spawnLogged(argv: readonly string[], logFile: string, env: Readonly<Record<string, string>> = {}): Background {
+        return this.place.spawnLogged(argv, logFile, { ...this.env, ...env });
     }
 
     /** Runs argv on a lab host as its SSH user (argv is joined with spaces by ssh: quote as needed). */
@@ -163,6 +167,8 @@ export interface SshHost {
     readonly agentSocket: string;
     /** The sshd process (stopped by `lab.cleanup()`). */
     readonly sshd: Background;
+    /** sshd's log (LogLevel VERBOSE: every connection and key), on the machine. */
+    readonly sshdLog: string;
 }
 
 /** Starts a lab host with sshd and a sudo user, linked to the operator; see the module comment. */
@@ -212,9 +218,11 @@ export function startSshHost(lab: Lab, opts: SshHostOptions): SshHost {
     host.run([SSHD, "-t", "-f", config]);
     if (opts.systemctlStandIn ?? true) installSystemctlStandIn(host);
     host.install("/etc/resolv.conf", `nameserver ${opts.resolver ?? "127.0.0.1"}\noptions timeout:1 attempts:1\n`);
-    const sshd = host.spawn([SSHD, "-D", "-e", "-f", config]);
-    waitFor(() => host.listening(22) || sshd.child.exitCode !== null, 10_000, `host ${opts.name}: sshd did not listen on 22`);
-    if (!host.listening(22)) throw new Error(`host ${opts.name}: sshd exited: ${sshd.output()}`);
+    // A log file, not a pipe: sshd logs every connection, and sync test code does not drain pipes.
+    const sshdLog = path.join(host.root, "sshd.log");
+    const sshd = host.spawn([SSHD, "-D", "-E", sshdLog, "-f", config]);
+    waitFor(() => host.listening(22) || !alive(sshd.pid), 10_000, `host ${opts.name}: sshd did not listen on 22`);
+    if (!host.listening(22)) throw new Error(`host ${opts.name}: sshd exited: ${sshd.output()}${logTail(sshdLog)}`);
 
     const hostPublicKey = host.run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).stdout.trim().split(/\s+/).slice(0, 2).join(" ");
     const hostKeyLine = `${opts.address} ${hostPublicKey}`;
@@ -231,5 +239,6 @@ export function startSshHost(lab: Lab, opts: SshHostOptions): SshHost {
         privateKeyPath: operator.privateKeyPath,
         agentSocket: operator.agentSocket,
         sshd,
+        sshdLog,
     };
 }

@@ -3,6 +3,7 @@
 JSON line for every UDP datagram received on the given UDP ports.
 
 usage: listeners.py ADDRESS tcp:PORT[,PORT...] udp:PORT[,PORT...]
+ADDRESS may be IPv6 (`::`): then the sockets take IPv6 only.
 """
 import json
 import selectors
@@ -17,8 +18,12 @@ def main():
         proto, ports = spec.split(":", 1)
         for port in [int(p) for p in ports.split(",") if p]:
             kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-            s = socket.socket(socket.AF_INET, kind)
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            s = socket.socket(family, kind)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                # IPv6 only: an IPv4 listener on the same port runs beside it.
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             s.bind((address, port))
             if proto == "tcp":
                 s.listen(16)

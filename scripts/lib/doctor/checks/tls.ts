@@ -1,0 +1,84 @@
+/**
+ * TLS from outside, for the hosts whose certificates the VPS itself serves (Traefik's ACME
+ * certificates of `mta-sts.` and `openpgpkey.`): the handshake with SNI, a chain valid for the name
+ * (Node's roots plus --ca-file), and the days left (warn < 21, fail < 7: Traefik renews 30 days
+ * before expiry, so a certificate this close means renewal is failing).
+ */
+import * as tls from "node:tls";
+import { Check, fail, ok, warn } from "../check";
+import type { DoctorContext } from "../context";
+import { needsServersOf } from "./records";
+
+type C = Check<DoctorContext>;
+
+export const EXPIRY_WARN_DAYS = 21;
+export const EXPIRY_FAIL_DAYS = 7;
+
+export interface PeerCertificate {
+    /** Node's authorization verdict for the chain (null when valid). */
+    readonly chainError: string | null;
+    /** Name mismatch, if any. */
+    readonly nameError: string | null;
+    readonly validTo: Date;
+    readonly issuer: string;
+}
+
+/** Handshakes with `address:port` for `servername`; never rejects the certificate itself (it is judged). */
+export function peerCertificate(address: string, port: number, servername: string, ca: readonly string[], timeoutMs: number): Promise<PeerCertificate> {
+    return new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: address, port, servername, ca: [...ca], rejectUnauthorized: false });
+        socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`${servername} (${address}:${port}): no TLS handshake in ${timeoutMs} ms`)));
+        socket.on("secureConnect", () => {
+            const cert = socket.getPeerCertificate();
+            const nameError = tls.checkServerIdentity(servername, cert)?.message ?? null;
+            const chainError = socket.authorized ? null : String(socket.authorizationError ?? "not authorized");
+            socket.end();
+            resolve({ chainError, nameError, validTo: new Date(cert.valid_to), issuer: String(cert.issuer?.CN ?? cert.issuer?.O ?? "?") });
+        });
+        socket.on("error", (err) => reject(new Error(`${servername} (${address}:${port}): ${err.message}`)));
+    });
+}
+
+/** Judges a certificate's remaining days (pure: unit-tested). */
+export function expiryFinding(host: string, validTo: Date, now: Date, fix: string) {
+    const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
+    const detail = `${host}: certificate valid until ${validTo.toISOString().slice(0, 10)} (${days} days left)`;
+    if (days < EXPIRY_FAIL_DAYS) return fail(`${detail}: renewal is failing`, fix);
+    if (days < EXPIRY_WARN_DAYS) return warn(`${detail}: renewal is late (it happens 30 days before expiry)`, fix);
+    return ok(`${days} days left`);
+}
+
+export function tlsChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: readonly string[] }): C[] {
+    const { model } = ctx;
+    const hosts = [...new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+    const acmeFix = "on the VPS: `docker compose -f /opt/homemail/gateway/compose.yaml logs traefik | grep -i acme` shows why Let's Encrypt refuses (the cf-dns token, CAA, rate limits)";
+    return hosts.flatMap((host): C[] => [
+        {
+            id: `tls.chain:${host}`,
+            area: "tls",
+            title: `TLS on ${host}:443: handshake and a chain valid for the name`,
+            needs: needsServersOf(host, model),
+            run: async (c) => {
+                const a = await c.dns.query(host, "A");
+                if (a.records.length === 0) return fail(`${host} has no A record (${a.rcode})`, `run \`pulumi up\`: it publishes A ${host}`);
+                let cert;
+                try {
+                    cert = await peerCertificate(a.records[0], 443, host, opts.ca, c.timeoutMs);
+                } catch (err) {
+                    return fail(err instanceof Error ? err.message : String(err), "on the VPS: `docker compose -f /opt/homemail/gateway/compose.yaml ps traefik` (Traefik must listen on 443)");
+                }
+                c.facts.set(`tls-valid-to:${host}`, cert.validTo.toISOString());
+                if (cert.chainError) return fail(`${host}: the certificate chain does not verify (${cert.chainError})`, acmeFix);
+                if (cert.nameError) return fail(`${host}: ${cert.nameError}`, acmeFix);
+                return ok(`issued by ${cert.issuer}, valid for ${host}`);
+            },
+        },
+        {
+            id: `tls.expiry:${host}`,
+            area: "tls",
+            title: `certificate of ${host} is not about to expire`,
+            needs: [`tls.chain:${host}`],
+            run: async (c) => expiryFinding(host, new Date(c.facts.get(`tls-valid-to:${host}`)!), new Date(), acmeFix),
+        },
+    ]);
+}

@@ -1,0 +1,14 @@
+/** Every check of the doctor, built from the model and the render's set (so "all X" means all). */
+import type { Check } from "./check";
+import type { DoctorContext } from "./context";
+import { BlocklistOptions, blocklistChecks, DEFAULT_BLOCKLISTS } from "./checks/blocklists";
+import { dnsChecks } from "./checks/dns";
+import { dnssecChecks } from "./checks/dnssec";
+import { identityChecks } from "./checks/identity";
+import { insideChecks } from "./checks/inside";
+import { tlsChecks } from "./checks/tls";
+import { webChecks } from "./checks/web";
+
+export function allChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: { ca?: readonly string[]; blocklists?: BlocklistOptions; trustAnchor?: string } = {}): Check<DoctorContext>[] {
+    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx)];
+}
