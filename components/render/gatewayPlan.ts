@@ -10,7 +10,7 @@
 import { CF_TOKEN_SECRET, COMPOSE_PATH, FIREWALL_SCRIPT_PATH, HAPROXY_CFG_PATH, FIREWALL_UNIT_NAME, GatewayImages, GatewayModel } from "./gatewayLayout";
 import { gatewayCommands, gatewayPreflightArgs, renderCfTokenFile, renderFirewall, renderGateway } from "./gateway";
 import { HostFile, sha256 } from "./hostFile";
-import { HostPlan, HostStep, PlannedFile, fileRole, pathSlug } from "./hostPlan";
+import { HostPlan, HostStep, PlannedFile, fileRole, pathSlug, sshWaitStep } from "./hostPlan";
 
 export { CF_TOKEN_SECRET };
 
@@ -33,15 +33,7 @@ export function planGatewayBase(m: GatewayModel, preflightScript: string): HostP
         host: "vps",
         files: [],
         steps: [
-            {
-                role: "ssh",
-                command: "true",
-                rerunOn: [],
-                after: [],
-                strategy: "in-place",
-                waitsForHost: true,
-                undo: { kind: "nothing-to-undo", reason: "only proves that SSH (and passwordless sudo) answers" },
-            },
+            sshWaitStep("ssh"),
             {
                 role: "preflight",
                 command: `bash -s -- ${gatewayPreflightArgs(m).join(" ")}`,

@@ -84,6 +84,22 @@ export interface HostPlan {
 }
 
 /** A resource-name-safe slug of a host path: `/etc/wireguard/wg0.conf` -> `etc-wireguard-wg0.conf`. */
+/**
+ * The first step on a host: wait until SSH (and, for a non-root user, passwordless sudo) answers;
+ * the executor runs it with unlimited dial retries, and every other step of the host runs after it.
+ */
+export function sshWaitStep(role: string): HostStep {
+    return {
+        role,
+        command: "true",
+        rerunOn: [],
+        after: [],
+        strategy: "in-place",
+        waitsForHost: true,
+        undo: { kind: "nothing-to-undo", reason: "only proves that SSH (and passwordless sudo) answers" },
+    };
+}
+
 export function pathSlug(path: string): string {
     return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9._-]+/g, "-");
 }

@@ -10,7 +10,7 @@
  */
 import { HOME_FIREWALL_COMMANDS, renderHomeFirewall } from "./homeFirewall";
 import { HostFile, secretPlaceholder, sha256 } from "./hostFile";
-import { HostPlan, PlannedFile, fileRole, pathSlug } from "./hostPlan";
+import { HostPlan, PlannedFile, fileRole, pathSlug, sshWaitStep } from "./hostPlan";
 import {
     MAILU_COMMANDS,
     MAILU_COMPOSE_PATH,
@@ -48,15 +48,7 @@ export function planMailuBase(model: MailuModel, script: string, firewallScript:
         host: "home",
         files: [scriptFile, sysctl, ...firewallFiles],
         steps: [
-            {
-                role: "ssh",
-                command: "true",
-                rerunOn: [],
-                after: [],
-                strategy: "in-place",
-                waitsForHost: true,
-                undo: { kind: "nothing-to-undo", reason: "only proves that SSH (and passwordless sudo) answers" },
-            },
+            sshWaitStep("ssh"),
             {
                 role: "preflight",
                 // Mailu's network too: another Docker network overlapping it would stop `up` halfway.

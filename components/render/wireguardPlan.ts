@@ -9,7 +9,7 @@
 import { EGRESS_SCRIPT_PATH, EGRESS_UNIT_NAME, renderEgress } from "./egress";
 import type { HostFile, HostName } from "./hostFile";
 import { sha256 } from "./hostFile";
-import { HostPlan, PlannedFile, pathSlug } from "./hostPlan";
+import { HostPlan, PlannedFile, pathSlug, sshWaitStep } from "./hostPlan";
 import { WG_CONF_PATH, WG_INTERFACE, WG_KEY_PATH, WireguardModel, WireguardPublicKeys, renderWireguard } from "./wireguard";
 
 export type WireguardRole = "hub" | "spoke";
@@ -38,15 +38,7 @@ export function planWireguardBase(role: WireguardRole, scripts: WireguardScripts
         host: HOST_OF[role],
         files: [],
         steps: [
-            {
-                role: `${role}-ssh`,
-                command: "true",
-                rerunOn: [],
-                after: [],
-                strategy: "in-place",
-                waitsForHost: true,
-                undo: { kind: "nothing-to-undo", reason: "only proves that SSH (and passwordless sudo) answers" },
-            },
+            sshWaitStep(`${role}-ssh`),
             {
                 role: `${role}-preflight`,
                 command: "bash -s",

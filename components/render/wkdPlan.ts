@@ -4,7 +4,7 @@
  * Pure.
  */
 import { sha256, shellQuote } from "./hostFile";
-import { HostPlan, HostStep, PlannedFile, pathSlug } from "./hostPlan";
+import { HostPlan, HostStep, PlannedFile, pathSlug, sshWaitStep } from "./hostPlan";
 import { WKD_CONF, WKD_DIR, WkdSiteModel, WkdSiteRender, renderWkdSite } from "./wkdSite";
 
 /** The role of the step the site runs after when it does not wait for SSH itself. */
@@ -36,19 +36,7 @@ export function planWkdSite(model: WkdSiteModel, ownSshWait: boolean, gatewayIma
     // Deepest first, so each directory is empty by the time its turn comes; shared ones stay.
     const removeDirs = `rmdir --ignore-fail-on-non-empty -- ${[...site.directories].reverse().map(shellQuote).join(" ")} 2>/dev/null || true`;
     const steps: HostStep[] = [
-        ...(ownSshWait
-            ? [
-                  {
-                      role: WKD_SSH_ROLE,
-                      command: "true",
-                      rerunOn: [],
-                      after: [],
-                      strategy: "in-place" as const,
-                      waitsForHost: true,
-                      undo: { kind: "nothing-to-undo" as const, reason: "only proves that SSH (and passwordless sudo) answers" },
-                  },
-              ]
-            : []),
+        ...(ownSshWait ? [sshWaitStep(WKD_SSH_ROLE)] : []),
         {
             // In place: re-running it prunes what is no longer published; its undo removes the
             // directories (their files go first, each with its own undo).
