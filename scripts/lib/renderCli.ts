@@ -8,6 +8,9 @@ import { RecordedResource, REPO_ROOT, runProgram } from "./mockEngine";
 import { renderDocuments } from "./renderDocuments";
 import { isStackName, readStackConfig, StackConfig, StackFileError } from "./stackFile";
 import { writeOutTree } from "./writeOut";
+import { UsageError, flagValue } from "./cliArgs";
+
+export { UsageError };
 
 export const RENDER_USAGE = "usage: npm run render -- [--stack NAME] [--out DIR] [--include-secrets]";
 
@@ -18,17 +21,12 @@ interface Args {
     help: boolean;
 }
 
-export class UsageError extends Error {}
 
 export function parseRenderArgs(argv: readonly string[]): Args {
     const args: Args = { stack: "dev", out: "out", includeSecrets: false, help: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-            return v;
-        };
+        const value = () => flagValue(argv, i++);
         if (a === "--stack") args.stack = value();
         else if (a === "--out") args.out = value();
         else if (a === "--include-secrets") args.includeSecrets = true;

@@ -1,6 +1,8 @@
 /** `npm run doctor -- ...` arguments. A bad argument is a UsageError (exit 2, one line). */
 
-export class UsageError extends Error {}
+import { UsageError, flagValue } from "../cliArgs";
+
+export { UsageError };
 
 export interface DoctorArgs {
     readonly stack: string;
@@ -52,11 +54,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     let blocklistResolver: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-            return v;
-        };
+        const value = () => flagValue(argv, i++);
         switch (a) {
             case "--stack": stack = value(); break;
             case "--outputs": outputsFile = value(); break;
