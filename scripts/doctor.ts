@@ -45,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
         facts: new Map(),
     };
     if (args.trustAnchor && !existsSync(args.trustAnchor)) throw new UsageError(`--trust-anchor ${args.trustAnchor}: no such file`);
-    const checks = allChecks(ctx, { ca, blocklists: args.blocklists, trustAnchor: args.trustAnchor });
+    const checks = allChecks(ctx, { ca, blocklists: args.blocklists, trustAnchor: args.trustAnchor, egressProbe: args.egressProbe });
     const unknown = unknownSelectors(checks, { only: args.only, skip: args.skip });
     if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, dnssec, identity, tls, web, blocklist, inside; ids as in the report)`);
     const results = await runChecks(checks, { only: args.only, skip: args.skip }, ctx, {

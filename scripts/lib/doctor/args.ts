@@ -21,6 +21,8 @@ export interface DoctorArgs {
     readonly sshConfig?: string;
     /** Per network operation, ms. */
     readonly timeoutMs: number;
+    /** Remote MX the egress check connects to on port 25 from Mailu's smtp container (default gmail-smtp-in.l.google.com). */
+    readonly egressProbe?: string;
     /** IP and domain blocklist zones and the resolver to ask them through. */
     readonly blocklists: { readonly ipZone: string; readonly domainZone: string; readonly resolver?: string };
 }
@@ -28,6 +30,7 @@ export interface DoctorArgs {
 export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [--json] [--only AREA|ID,...] [--skip AREA|ID,...]
                       [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--trust-anchor FILE] [--ssh-config FILE] [--timeout MS]
                       [--dnsbl-zone ZONE] [--dbl-zone ZONE] [--blocklist-resolver ADDR]
+                      [--egress-probe HOST]
 areas: dns, dnssec, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
@@ -52,6 +55,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     let ipZone = "zen.spamhaus.org";
     let domainZone = "dbl.spamhaus.org";
     let blocklistResolver: string | undefined;
+    let egressProbe: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => flagValue(argv, i++);
@@ -72,6 +76,11 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
                 if (!/^[0-9.]+$|^[0-9a-fA-F:]+$/.test(blocklistResolver)) throw new UsageError(`--blocklist-resolver ${blocklistResolver}: give an IP address`);
                 break;
             }
+            case "--egress-probe": {
+                egressProbe = value().toLowerCase().replace(/\.$/, "");
+                if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(egressProbe)) throw new UsageError(`--egress-probe ${egressProbe}: give the host name or IPv4 address of a remote MX, such as gmail-smtp-in.l.google.com`);
+                break;
+            }
             case "--timeout": {
                 const v = value();
                 timeoutMs = Number(v);
@@ -89,5 +98,5 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs | "help" {
     for (const s of dnsServers) {
         if (!/^[0-9.]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$|^[0-9a-fA-F:]+$/.test(s)) throw new UsageError(`--dns-server ${s}: give an IP address, optionally with :PORT`);
     }
-    return { stack, outputsFile, json, only, skip, dnsServers, caFile, ...(trustAnchor ? { trustAnchor } : {}), sshConfig, timeoutMs, blocklists: { ipZone, domainZone, ...(blocklistResolver ? { resolver: blocklistResolver } : {}) } };
+    return { stack, outputsFile, json, only, skip, dnsServers, caFile, ...(trustAnchor ? { trustAnchor } : {}), sshConfig, timeoutMs, ...(egressProbe ? { egressProbe } : {}), blocklists: { ipZone, domainZone, ...(blocklistResolver ? { resolver: blocklistResolver } : {}) } };
 }

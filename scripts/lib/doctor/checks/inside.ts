@@ -76,8 +76,9 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
                 area: "inside",
                 title: `SMTP egress on ${hostName(role)} (verify)`,
                 needs: [`inside.ssh:${role}`],
-                // With wg0 down, verify reports that too: the tunnel check already said why.
-                after: [`inside.wg:${role}`],
+                // With wg0 down, verify reports that too: the tunnel check already said why; Docker's
+                // raw drop moved before homemail's exception too (inside.docker-raw:home).
+                after: [`inside.wg:${role}`, ...(role === "home" ? ["inside.docker-raw:home"] : [])],
                 run: async (c) => {
                     const r = await c.ssh(role, [EGRESS_SCRIPT, "verify"]);
                     if (r.status === 0) return ok("verify: ok");
