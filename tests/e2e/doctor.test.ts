@@ -16,6 +16,7 @@ import { startSshd, SshAccess } from "./lab/sshd";
 import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
 import { LabCa } from "./lab/labCa";
+import { REMOTE_MX_HOST } from "./lab/internet";
 
 const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
 /** The lab's blocklist operator: zen.<it> and dbl.<it> play Spamhaus ZEN and DBL (empty: nothing listed). */
@@ -82,7 +83,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
 
     function doctor(format: "json" | "table" = "json"): { status: number; stdout: string; stderr: string } {
         const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile,
-            "--dnsbl-zone", `zen.${DNSBL_ZONE}`, "--dbl-zone", `dbl.${DNSBL_ZONE}`, "--blocklist-resolver", ml.internet.dnsAddress, "--trust-anchor", tree.trustAnchorFile()];
+            "--dnsbl-zone", `zen.${DNSBL_ZONE}`, "--dbl-zone", `dbl.${DNSBL_ZONE}`, "--blocklist-resolver", ml.internet.dnsAddress, "--trust-anchor", tree.trustAnchorFile(), "--egress-probe", REMOTE_MX_HOST];
         return ml.internet.remote.run(format === "json" ? [...argv, "--json"] : argv, { cwd: REPO_ROOT, allowFailure: true, timeoutMs: 120_000 });
     }
     const rows = (): Row[] => {
@@ -273,7 +274,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             name: "tunnel down",
             check: "inside.wg:home",
             fix: /systemctl start wg-quick@wg0/,
-            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner"],
+            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner", "inside.mailu-proxy-required:home", "inside.egress-path:home"],
             inject: () => ml.wireguard.down(ml.home.host),
             restore: () => {
                 ml.wireguard.up(ml.home.host); // its PostUp re-applies the egress policy
@@ -284,7 +285,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             name: "egress disabled at home",
             check: "inside.egress:home",
             fix: new RegExp(`${EGRESS_SCRIPT} reapply`),
-            skipped: ["inside.fail-closed:home"],
+            skipped: ["inside.fail-closed:home", "inside.egress-path:home"],
             inject: () => ml.home.host.run([EGRESS_SCRIPT, "disable"], { timeoutMs: 60_000 }),
             restore: () => ml.home.host.run([EGRESS_SCRIPT, "enable"], { timeoutMs: 60_000 }),
         }),
@@ -296,6 +297,38 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             inject: () => ml.vps.host.run([FIREWALL_SCRIPT, "disable"], { timeoutMs: 60_000 }),
             restore: () => ml.vps.host.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 }),
         }),
+        () => {
+            // What a Docker restart does: its raw guard for the container goes back to the top.
+            const drop = ["PREROUTING", "-d", `${ml.home.containerAddress}/32`, "!", "-i", ml.model.addresses.mailuBridge, "-j", "DROP"];
+            return {
+                name: "Docker's raw rule moved before homemail's",
+                check: "inside.docker-raw:home",
+                fix: new RegExp(`${EGRESS_SCRIPT} reapply`),
+                skipped: ["inside.egress:home", "inside.fail-closed:home", "inside.egress-path:home"],
+                inject: () => {
+                    ml.home.host.run(["iptables", "-w", "-t", "raw", "-D", ...drop]);
+                    ml.home.host.run(["iptables", "-w", "-t", "raw", "-I", drop[0], "1", ...drop.slice(1)]);
+                },
+                restore: () => ml.home.host.run([EGRESS_SCRIPT, "reapply"], { timeoutMs: 60_000 }),
+            };
+        },
+        () => {
+            const env = "/opt/homemail/mailu/mailu.env";
+            let original = "";
+            return {
+                name: "PROXY_PROTOCOL drift in the deployed mailu.env",
+                check: "inside.mailu-env:home",
+                fix: /PROXY_PROTOCOL=25,/,
+                skipped: [],
+                inject: () => {
+                    original = ml.home.host.run(["cat", env]).stdout;
+                    const edited = original.replace(/^PROXY_PROTOCOL=25,/m, "PROXY_PROTOCOL=");
+                    expect(edited).not.toBe(original);
+                    ml.home.host.install(env, edited);
+                },
+                restore: () => ml.home.host.install(env, original),
+            };
+        },
     ];
 
     for (const [i, make] of faults.entries()) {

@@ -5,7 +5,9 @@
  * - published like Mailu's front (Docker's DNAT from the WireGuard address), expecting a PROXY v2
  *   header on exactly the ports the rendered mailu.env lists in PROXY_PROTOCOL;
  * - delivering to the mailboxes of the stack config, and signing what it sends with the DKIM key
- *   the program publishes (the render's fixture key) under the names of the `dkim` stack output.
+ *   the program publishes (the render's fixture key) under the names of the `dkim` stack output;
+ * - answering, as every service of the rendered compose project, the docker commands the doctor
+ *   runs there, through a stand-in `docker` CLI (dockerStandIn.ts).
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -16,6 +18,7 @@ import { emptyMailu, importAsHomemail, routing } from "../../helpers/mailuAdmin"
 import { REPO_ROOT } from "../../helpers/stack";
 import { Host, Lab } from "../../lab/harness";
 import { dockerBridge } from "./docker";
+import { installDockerStandIn } from "./dockerStandIn";
 import { connectSite, Internet, useResolver } from "./internet";
 import { frontPublishedPorts, mailuHostname, proxyProtocolPorts } from "./mailuRender";
 import { SigningKey, startDkimSigner } from "./milters";
@@ -68,6 +71,7 @@ export function buildHome(lab: Lab, internet: Internet, rendered: RenderedStack,
         main: { non_smtpd_milters: signer, milter_default_action: "tempfail" },
     });
     standIn.start();
+    installDockerStandIn(host, container, standIn, rendered);
     return { host, container, containerAddress, standIn };
 }
 

@@ -16,7 +16,7 @@ import { Postfix } from "./postfix";
 export const REMOTE_DOMAIN = "remote.test";
 /** The remote domain's one mailbox. */
 export const REMOTE_USER = `someone@${REMOTE_DOMAIN}`;
-const REMOTE_MX_HOST = `mx.${REMOTE_DOMAIN}`;
+export const REMOTE_MX_HOST = `mx.${REMOTE_DOMAIN}`;
 /** authserv-id of the remote's verifiers (RFC 8601): their Authentication-Results carry it. */
 export const REMOTE_AUTHSERV_ID = REMOTE_DOMAIN;
 
