@@ -26,7 +26,9 @@ import {
     trustFinding,
     TRUST_KEYS,
 } from "../../scripts/lib/doctor/checks/mailu";
+import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import { loadRenderSet, RenderSet } from "../../scripts/lib/doctor/inputs";
+import type { SshResult } from "../../scripts/lib/doctor/ssh";
 import { allChecks } from "../../scripts/lib/doctor/registry";
 import { devModel } from "../helpers/stack";
 
@@ -182,5 +184,50 @@ describe("doctor: --egress-probe and the registry", () => {
         const checks = allChecks({ model, render });
         expect(checks.find((c) => c.id === "inside.egress:home")!.after).toContain("inside.docker-raw:home");
         expect(checks.find((c) => c.id === "inside.egress-path:home")!.after).toEqual(expect.arrayContaining(["inside.docker-raw:home", "inside.egress:home", "inside.wg:home"]));
+    });
+});
+
+describe("doctor: the egress path check's commands, replayed from the lab", () => {
+    /** The lab's answers by command (first word, or docker's subcommand); `override` replaces some. */
+    function replay(override: Record<string, SshResult> = {}): { ctx: DoctorContext; calls: string[][] } {
+        const calls: string[][] = [];
+        const answers: Record<string, SshResult> = {
+            getent: { status: 0, stdout: "192.0.2.80      STREAM mx.remote.test\n", stderr: "" },
+            "docker ps": { status: 0, stdout: fixture("lab-compose-ps.jsonl").split("\n").filter((l) => l.includes('"smtp"')).join("\n"), stderr: "" },
+            "docker inspect": { status: 0, stdout: "19791\n", stderr: "" },
+            nsenter: { status: 0, stdout: fixture("lab-egress-probe.txt"), stderr: "" },
+            conntrack: { status: 0, stdout: fixture("lab-conntrack.txt"), stderr: "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n" },
+            ...override,
+        };
+        const key = (argv: readonly string[]) => (argv[0] === "docker" ? `docker ${argv.includes("ps") ? "ps" : argv[1]}` : argv[0]);
+        const ctx = {
+            model,
+            render,
+            ssh: async (_host: string, argv: readonly string[]) => {
+                calls.push([...argv]);
+                return answers[key(argv)] ?? { status: 127, stdout: "", stderr: `unexpected ${argv[0]}` };
+            },
+        } as unknown as DoctorContext;
+        return { ctx, calls };
+    }
+    const egressPath = () => allChecks({ model, render }, { egressProbe: "mx.remote.test" }).find((c) => c.id === "inside.egress-path:home")!;
+
+    it("resolves the probe host, enters the smtp container's PID with the host's tools, and finds the SNAT: ok", async () => {
+        const { ctx, calls } = replay();
+        expect(await egressPath().run(ctx)).toMatchObject({ status: "ok", detail: expect.stringContaining("leaves the VPS as 203.0.113.10") });
+        expect(calls.find((a) => a[0] === "nsenter")!.slice(0, 4)).toEqual(["nsenter", "-t", "19791", "-n"]);
+        expect(calls.find((a) => a[0] === "conntrack")).toEqual(expect.arrayContaining(["-s", "192.168.203.10", "-d", "192.0.2.80", "--dport", "25"]));
+    });
+
+    it("no conntrack on the VPS is a warn with the apt command; an unresolvable probe host a warn naming --egress-probe", async () => {
+        const missing = replay({ conntrack: { status: 127, stdout: "", stderr: "bash: line 1: conntrack: command not found\n" } });
+        expect(await egressPath().run(missing.ctx)).toMatchObject({ status: "warn", fix: "on the VPS: `apt-get install conntrack`" });
+        const unresolved = replay({ getent: { status: 2, stdout: "", stderr: "" } });
+        expect(await egressPath().run(unresolved.ctx)).toMatchObject({ status: "warn", fix: expect.stringContaining("--egress-probe HOST") });
+    });
+
+    it("a probe that cannot connect (egress broken) is a fail with verify and reapply", async () => {
+        const broken = replay({ nsenter: { status: 1, stdout: "", stderr: "bash: connect: No route to host\n" } });
+        expect(await egressPath().run(broken.ctx)).toMatchObject({ status: "fail", detail: expect.stringContaining("could not connect to mx.remote.test (192.0.2.80):25"), fix: expect.stringContaining("homemail-smtp-egress reapply") });
     });
 });

@@ -133,11 +133,14 @@ export function proxyProbeFinding(output: string, target: string): Finding {
     return ok(`no banner without a PROXY header (${plain || "closed"}); with one: ${oneLine(proxied, 60)}`);
 }
 
-/** bash on the hub: connect twice to ADDR:25; what each attempt read first. */
+/**
+ * bash on the hub: connect twice to ADDR:25; what each attempt read first within 3 s (an MTA that
+ * trusts unproxied clients greets at once; Mailu's front waits for the header).
+ */
 export const PROXY_PROBE_SCRIPT = [
     'attempt() { if ! exec 3<>"/dev/tcp/$1/25"; then echo "refused"; return; fi',
     '  [ -z "$3" ] || printf "PROXY TCP4 %s %s 40000 25\\r\\n" "$2" "$1" >&3',
-    '  if IFS= read -r -t 4 l <&3; then printf "%s\\n" "${l%$\'\\r\'}"; else echo "no answer"; fi',
+    '  if IFS= read -r -t 3 l <&3; then printf "%s\\n" "${l%$\'\\r\'}"; else echo "no answer"; fi',
     '  printf "QUIT\\r\\n" >&3 2>/dev/null; exec 3<&- 3>&-; }',
     'printf "plain: %s\\n" "$(attempt "$1" "$2" "")"',
     'printf "proxied: %s\\n" "$(attempt "$1" "$2" 1)"',
