@@ -17,6 +17,7 @@ import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
 import { LabCa } from "./lab/labCa";
 import { REMOTE_MX_HOST } from "./lab/internet";
+import { dockerRawDrop } from "../recordings/commandScenarios";
 
 const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
 /** The lab's blocklist operator: zen.<it> and dbl.<it> play Spamhaus ZEN and DBL (empty: nothing listed). */
@@ -283,7 +284,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         }),
         () => {
             // What a Docker restart does: its raw guard for the container goes back to the top.
-            const drop = ["PREROUTING", "-d", `${ml.home.containerAddress}/32`, "!", "-i", ml.model.addresses.mailuBridge, "-j", "DROP"];
+            const drop = dockerRawDrop(ml);
             return {
                 name: "Docker's raw rule moved before homemail's",
                 check: "inside.docker-raw:home",

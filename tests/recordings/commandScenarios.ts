@@ -18,6 +18,8 @@ export interface CommandScenario {
 }
 
 const nothing = () => undefined;
+/** Docker's raw guard for the Mailu stand-in container (tests/e2e/lab/docker.ts). */
+export const dockerRawDrop = (ml: MailLab) => ["PREROUTING", "-d", `${ml.home.containerAddress}/32`, "!", "-i", ml.model.addresses.mailuBridge, "-j", "DROP"];
 const tunnelBack = (ml: MailLab) => {
     ml.wireguard.up(ml.home.host); // its PostUp re-applies the egress policy
     ml.wireguard.confirmHandshake(ml.home.host, ml.vps.host, ml.model.addresses.wgHub);
@@ -27,13 +29,19 @@ export const COMMAND_SCENARIOS: readonly CommandScenario[] = [
     { name: "healthy", expect: {}, inject: nothing, restore: nothing },
     {
         name: "tunnel down at home",
-        expect: { "inside.wg:home": { status: "fail", fix: /systemctl start wg-quick@wg0/ }, "inside.egress:home": { status: "skipped" }, "inside.fail-closed:home": { status: "skipped" } },
+        expect: {
+            "inside.wg:home": { status: "fail", fix: /systemctl start wg-quick@wg0/ },
+            "inside.egress:home": { status: "skipped" },
+            "inside.fail-closed:home": { status: "skipped" },
+            "inside.mailu-proxy-required:home": { status: "skipped" },
+            "inside.egress-path:home": { status: "skipped" },
+        },
         inject: (ml) => ml.wireguard.down(ml.home.host),
         restore: tunnelBack,
     },
     {
         name: "egress disabled at home",
-        expect: { "inside.egress:home": { status: "fail", fix: new RegExp(`${EGRESS_SCRIPT} reapply`) }, "inside.fail-closed:home": { status: "skipped" } },
+        expect: { "inside.egress:home": { status: "fail", fix: new RegExp(`${EGRESS_SCRIPT} reapply`) }, "inside.fail-closed:home": { status: "skipped" }, "inside.egress-path:home": { status: "skipped" } },
         inject: (ml) => ml.home.host.run([EGRESS_SCRIPT, "disable"], { timeoutMs: 60_000 }),
         restore: (ml) => ml.home.host.run([EGRESS_SCRIPT, "enable"], { timeoutMs: 60_000 }),
     },
@@ -42,6 +50,22 @@ export const COMMAND_SCENARIOS: readonly CommandScenario[] = [
         expect: { "inside.firewall:vps": { status: "fail", fix: new RegExp(`${FIREWALL_SCRIPT} enable`) } },
         inject: (ml) => ml.vps.host.run([FIREWALL_SCRIPT, "disable"], { timeoutMs: 60_000 }),
         restore: (ml) => ml.vps.host.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 }),
+    },
+    {
+        // What a Docker restart does: its raw guard for the container goes back to the top.
+        name: "Docker's raw rule before homemail's",
+        expect: {
+            "inside.docker-raw:home": { status: "fail", fix: new RegExp(`${EGRESS_SCRIPT} reapply`) },
+            "inside.egress:home": { status: "skipped" },
+            "inside.fail-closed:home": { status: "skipped" },
+            "inside.egress-path:home": { status: "skipped" },
+        },
+        inject: (ml) => {
+            const drop = dockerRawDrop(ml);
+            ml.home.host.run(["iptables", "-w", "-t", "raw", "-D", ...drop]);
+            ml.home.host.run(["iptables", "-w", "-t", "raw", "-I", drop[0], "1", ...drop.slice(1)]);
+        },
+        restore: (ml) => ml.home.host.run([EGRESS_SCRIPT, "reapply"], { timeoutMs: 60_000 }),
     },
 ];
 

@@ -17,6 +17,7 @@ import type { HostRole, SshRunner } from "../../scripts/lib/doctor/ssh";
 import { REPO_ROOT } from "../helpers/stack";
 import { SignedTree } from "../e2e/lab/dnssec";
 import type { LabCa } from "../e2e/lab/labCa";
+import { REMOTE_MX_HOST } from "../e2e/lab/internet";
 import { startNamed, ZoneText } from "../e2e/lab/named";
 import { buildMailLab, cleanupLab, MailLab } from "../e2e/lab/topology";
 import { startHttpsFront } from "../e2e/lab/vps";
@@ -123,7 +124,7 @@ async function recordCommandScenario(ml: MailLab, name: string): Promise<Recorde
         timeoutMs: 5000,
         facts: new Map(),
     };
-    const results = await runChecks(allChecks(ctx), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
+    const results = await runChecks(allChecks(ctx, { egressProbe: REMOTE_MX_HOST }), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
     return { name, commands, live: results.map(({ id, status, detail, fix, dependsOn }) => ({ id, status, detail, ...(fix ? { fix } : {}), ...(dependsOn ? { dependsOn } : {}) })) };
 }
 

@@ -19,6 +19,7 @@ import { allChecks } from "../../scripts/lib/doctor/registry";
 import { runChecks } from "../../scripts/lib/doctor/runner";
 import type { SshRunner } from "../../scripts/lib/doctor/ssh";
 import { devModel, REPO_ROOT } from "../helpers/stack";
+import { REMOTE_MX_HOST } from "../e2e/lab/internet";
 import { COMMAND_SCENARIOS } from "../recordings/commandScenarios";
 import type { RecordedDnsScenario } from "../recordings/capture-dns";
 import type { RecordedCommandScenario, RecordedTls } from "../recordings/doctorAnswers";
@@ -94,7 +95,7 @@ describe("doctor's inside checks on recorded host commands", () => {
                 timeoutMs: 5000,
                 facts: new Map(),
             };
-            const results: Result[] = await runChecks(allChecks(ctx), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
+            const results: Result[] = await runChecks(allChecks(ctx, { egressProbe: REMOTE_MX_HOST }), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
             expect({ misses }).toEqual({ misses: [] });
             expect(results.map(({ id, status, detail, fix, dependsOn }) => ({ id, status, detail, ...(fix ? { fix } : {}), ...(dependsOn ? { dependsOn } : {}) }))).toEqual(tape.live);
             for (const r of results) {

@@ -194,8 +194,7 @@ describe("doctor: the egress path check's commands, replayed from the lab", () =
         const answers: Record<string, SshResult> = {
             getent: { status: 0, stdout: "192.0.2.80      STREAM mx.remote.test\n", stderr: "" },
             "docker ps": { status: 0, stdout: fixture("lab-compose-ps.jsonl").split("\n").filter((l) => l.includes('"smtp"')).join("\n"), stderr: "" },
-            "docker inspect": { status: 0, stdout: "19791\n", stderr: "" },
-            nsenter: { status: 0, stdout: fixture("lab-egress-probe.txt"), stderr: "" },
+            bash: { status: 0, stdout: fixture("lab-egress-probe.txt"), stderr: "" },
             conntrack: { status: 0, stdout: fixture("lab-conntrack.txt"), stderr: "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n" },
             ...override,
         };
@@ -215,7 +214,9 @@ describe("doctor: the egress path check's commands, replayed from the lab", () =
     it("resolves the probe host, enters the smtp container's PID with the host's tools, and finds the SNAT: ok", async () => {
         const { ctx, calls } = replay();
         expect(await egressPath().run(ctx)).toMatchObject({ status: "ok", detail: expect.stringContaining("leaves the VPS as 203.0.113.10") });
-        expect(calls.find((a) => a[0] === "nsenter")!.slice(0, 4)).toEqual(["nsenter", "-t", "19791", "-n"]);
+        const probe = calls.find((a) => a[0] === "bash")!;
+        expect([probe[4], probe[6]]).toEqual(["mailu-smtp-1", "192.0.2.80"]);
+        expect(probe[2]).toMatch(/docker inspect --format "\{\{\.State\.Pid\}\}" "\$1"[\s\S]*exec nsenter -t "\$pid" -n /);
         expect(calls.find((a) => a[0] === "conntrack")).toEqual(expect.arrayContaining(["-s", "192.168.203.10", "-d", "192.0.2.80", "--dport", "25"]));
     });
 
@@ -227,7 +228,9 @@ describe("doctor: the egress path check's commands, replayed from the lab", () =
     });
 
     it("a probe that cannot connect (egress broken) is a fail with verify and reapply", async () => {
-        const broken = replay({ nsenter: { status: 1, stdout: "", stderr: "bash: connect: No route to host\n" } });
+        const broken = replay({ bash: { status: 1, stdout: "", stderr: "bash: connect: No route to host\n" } });
         expect(await egressPath().run(broken.ctx)).toMatchObject({ status: "fail", detail: expect.stringContaining("could not connect to mx.remote.test (192.0.2.80):25"), fix: expect.stringContaining("homemail-smtp-egress reapply") });
+        const gone = replay({ bash: { status: 4, stdout: "", stderr: "no PID for mailu-smtp-1: 0\n" } });
+        expect(await egressPath().run(gone.ctx)).toMatchObject({ status: "fail", fix: expect.stringContaining("restart smtp") });
     });
 });
