@@ -71,7 +71,7 @@ describe("doctor: Mailu's containers (docker compose ps --format json)", () => {
 
     it("published ports: the lab's front publishes every home port of the port table on the WireGuard address only", () => {
         const homePorts = model.ports.map((p) => p.homePort);
-        expect(publishedFinding(ps(), model.addresses.wgSpoke, homePorts)).toMatchObject({ status: "ok", detail: expect.stringContaining(`${homePorts.length} ports on ${model.addresses.wgSpoke} only`) });
+        expect(publishedFinding(ps(), model.addresses.wgSpoke, homePorts, root)).toMatchObject({ status: "ok", detail: expect.stringContaining(`${homePorts.length} ports on ${model.addresses.wgSpoke} only`) });
         // The rendered compose says the same: every `ports:` entry is on the WireGuard address.
         expect(renderedServices(render).flatMap((s) => s.ports).every((p) => p.startsWith(`${model.addresses.wgSpoke}:`))).toBe(true);
     });
@@ -80,9 +80,9 @@ describe("doctor: Mailu's containers (docker compose ps --format json)", () => {
         const homePorts = model.ports.map((p) => p.homePort);
         // The lab's front line with its port 25 publisher as `ports: "25:25"` would print it.
         const wide = ps().map((c) => (c.Service === "front" ? { ...c, Publishers: c.Publishers!.map((p) => (p.PublishedPort === 25 ? { ...p, URL: "0.0.0.0" } : p)) } : c));
-        expect(publishedFinding(wide, model.addresses.wgSpoke, homePorts)).toMatchObject({ status: "fail", detail: "published beyond the WireGuard address: front 0.0.0.0:25", fix: expect.stringContaining("homemail-mailu up") });
+        expect(publishedFinding(wide, model.addresses.wgSpoke, homePorts, root)).toMatchObject({ status: "fail", detail: "published beyond the WireGuard address: front 0.0.0.0:25", fix: expect.stringContaining("homemail-mailu up") });
         const fewer = ps().map((c) => (c.Service === "front" ? { ...c, Publishers: c.Publishers!.filter((p) => p.PublishedPort !== 993) } : c));
-        expect(publishedFinding(fewer, model.addresses.wgSpoke, homePorts)).toMatchObject({ status: "fail", detail: expect.stringContaining("port 993") });
+        expect(publishedFinding(fewer, model.addresses.wgSpoke, homePorts, root)).toMatchObject({ status: "fail", detail: expect.stringContaining("port 993") });
     });
 });
 
@@ -101,12 +101,12 @@ describe("doctor: mailu.env's trust settings and the unproxied SMTP probe", () =
     });
 
     it("the hub's probe: the lab's Mailu stand-in stays silent without a PROXY header and greets with one: ok", () => {
-        expect(proxyProbeFinding(fixture("lab-proxy-probe.txt"), "10.0.1.2:25")).toMatchObject({ status: "ok", detail: expect.stringContaining("with one: 220 mail.example.com") });
+        expect(proxyProbeFinding(fixture("lab-proxy-probe.txt"), "10.0.1.2:25", root)).toMatchObject({ status: "ok", detail: expect.stringContaining("with one: 220 mail.example.com") });
     });
 
     it("an MTA that greets an unproxied client is a fail; silence both ways is a warn (nothing proves Mailu answers)", () => {
-        expect(proxyProbeFinding(fixture("proxy-probe-unproxied-mta.txt"), "10.0.1.2:25")).toMatchObject({ status: "fail", detail: expect.stringContaining("greets a client that sent no PROXY header"), fix: expect.stringContaining("PROXY_PROTOCOL") });
-        expect(proxyProbeFinding("plain: refused\nproxied: refused\n", "10.0.1.2:25").status).toBe("warn");
+        expect(proxyProbeFinding(fixture("proxy-probe-unproxied-mta.txt"), "10.0.1.2:25", root)).toMatchObject({ status: "fail", detail: expect.stringContaining("greets a client that sent no PROXY header"), fix: expect.stringContaining("PROXY_PROTOCOL") });
+        expect(proxyProbeFinding("plain: refused\nproxied: refused\n", "10.0.1.2:25", root).status).toBe("warn");
     });
 });
 

@@ -94,8 +94,8 @@ export function containersFinding(services: readonly string[], ps: readonly Comp
 }
 
 /** What Docker publishes equals the port table's home ports, on the WireGuard address and nowhere else. */
-export function publishedFinding(ps: readonly ComposeContainer[], wgAddress: string, homePorts: readonly number[]): Finding {
-    const fix = `\`pulumi up\` (it rewrites ${MAILU_COMPOSE_PATH} from the port table), then on home \`${MAILU_SCRIPT_PATH} up\``;
+export function publishedFinding(ps: readonly ComposeContainer[], wgAddress: string, homePorts: readonly number[], t: SshTarget): Finding {
+    const fix = `\`pulumi up\` (it rewrites ${MAILU_COMPOSE_PATH} from the port table), then on home \`${as(t)}${MAILU_SCRIPT_PATH} up\``;
     const published = ps.flatMap((c) => (c.Publishers ?? []).filter((p) => p.PublishedPort > 0).map((p) => ({ ...p, service: c.Service })));
     const elsewhere = published.filter((p) => p.URL !== wgAddress);
     if (elsewhere.length) return fail(`published beyond the WireGuard address: ${elsewhere.map((p) => `${p.service} ${p.URL}:${p.PublishedPort}`).join(", ")}`, fix);
@@ -122,14 +122,14 @@ export function trustFinding(deployed: Record<string, string>, rendered: Record<
  * The hub's probe of home's SMTP port: `plain:` what came back without a PROXY header (nothing or
  * a refusal is right), `proxied:` what came back after one (a 220 shows the port is Mailu's).
  */
-export function proxyProbeFinding(output: string, target: string): Finding {
+export function proxyProbeFinding(output: string, target: string, t: SshTarget): Finding {
     const line = (tag: string) => new RegExp(`^${tag}: ?(.*)$`, "m").exec(output)?.[1]?.trim() ?? "";
     const plain = line("plain");
     if (/^220[ -]/.test(plain)) {
-        return fail(`${target} greets a client that sent no PROXY header (${oneLine(plain, 80)}): Mailu trusts unproxied connections, so every client looks like the VPS`, `\`pulumi up\` (PROXY_PROTOCOL in ${MAILU_ENV_PATH} must list 25), then on home \`${MAILU_SCRIPT_PATH} up\``);
+        return fail(`${target} greets a client that sent no PROXY header (${oneLine(plain, 80)}): Mailu does not require the hub's PROXY header on port 25, so it cannot tell senders apart (rate limits, SPF, logs)`, `\`pulumi up\` (PROXY_PROTOCOL in ${MAILU_ENV_PATH} must list 25), then on home \`${as(t)}${MAILU_SCRIPT_PATH} up\``);
     }
     const proxied = line("proxied");
-    if (!/^220[ -]/.test(proxied)) return warn(`${target}: no banner without a PROXY header, but none with one either (${proxied || "no answer"}): nothing proves Mailu is what answers there`, `see inside.mailu-containers:home and \`docker compose -f ${MAILU_COMPOSE_PATH} logs front\``);
+    if (!/^220[ -]/.test(proxied)) return warn(`${target}: no banner without a PROXY header, but none with one either (${proxied || "no answer"}): nothing proves Mailu is what answers there`, `see inside.mailu-containers:home and \`${as(t)}docker compose -f ${MAILU_COMPOSE_PATH} logs front\``);
     return ok(`without a PROXY header: ${oneLine(plain, 50) || "closed"}; with one: ${oneLine(proxied, 60)}`);
 }
 
@@ -285,7 +285,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
             if (!r.ps) return fail(r.error, engineFix);
             const publishing = services.filter((s) => s.ports.length).map((s) => s.name);
             if (!r.ps.some((p) => publishing.includes(p.Service) && p.State === "running")) return skipped(`${publishing.join(", ")} not running (see ${containers.id})`);
-            return publishedFinding(r.ps, a.wgSpoke, model.ports.map((p) => p.homePort));
+            return publishedFinding(r.ps, a.wgSpoke, model.ports.map((p) => p.homePort), home);
         },
     };
     const env: C = {
@@ -309,7 +309,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
         after: ["inside.wg:vps", "inside.wg:home"],
         run: async (c) => {
             const r = await c.ssh("vps", ["timeout", "15", "bash", "-c", PROXY_PROBE_SCRIPT, "probe", a.wgSpoke, a.wgHub]);
-            return proxyProbeFinding(r.stdout, `${a.wgSpoke}:${SMTP_PORT}`);
+            return proxyProbeFinding(r.stdout, `${a.wgSpoke}:${SMTP_PORT}`, home);
         },
     };
     // The checks against the render exist where it has Mailu's files (the doctor's render always does).
