@@ -7,8 +7,9 @@ import { dnssecChecks } from "./checks/dnssec";
 import { identityChecks } from "./checks/identity";
 import { insideChecks } from "./checks/inside";
 import { tlsChecks } from "./checks/tls";
+import { tlsPortChecks } from "./checks/tlsPorts";
 import { webChecks } from "./checks/web";
 
 export function allChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: { ca?: readonly string[]; blocklists?: BlocklistOptions; trustAnchor?: string } = {}): Check<DoctorContext>[] {
-    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx)];
+    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...tlsPortChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx)];
 }
