@@ -13,7 +13,9 @@ import type { PortRow } from "../../components/config/model";
 import type { Check, Result } from "../../scripts/lib/doctor/check";
 import { tlsPortChecks, tlsPortProbes } from "../../scripts/lib/doctor/checks/tlsPorts";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
-import { runChecks } from "../../scripts/lib/doctor/runner";
+import { loadRenderSet } from "../../scripts/lib/doctor/inputs";
+import { allChecks } from "../../scripts/lib/doctor/registry";
+import { dependencyOrder, runChecks } from "../../scripts/lib/doctor/runner";
 import { devModel } from "../helpers/stack";
 
 const model = devModel();
@@ -53,6 +55,12 @@ describe("doctor TLS ports: the port table decides what is probed", () => {
         // A plain TCP service without a known STARTTLS dialogue cannot be judged: no check.
         expect(probes.some((p) => p.id === "tls.port:7000")).toBe(false);
     });
+
+    it("the doctor runs them: each probe's two checks are registered, and every check they need or follow exists", async () => {
+        const checks = allChecks({ model, render: await loadRenderSet("dev") });
+        const ordered = dependencyOrder(checks).map((c) => c.id);
+        for (const p of tlsPortProbes(model)) expect(ordered.indexOf(p.expiryId)).toBeGreaterThan(ordered.indexOf(p.id));
+    }, 60_000);
 
     it("more passthrough hosts, more 443 checks", () => {
         const ids = tlsPortProbes({ ...model, passthroughHosts: [...model.passthroughHosts, "webmail.example.com"] }).map((p) => p.id);
