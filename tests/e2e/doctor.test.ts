@@ -18,6 +18,7 @@ import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
 import { LabCa } from "./lab/labCa";
 import { REMOTE_MX_HOST } from "./lab/internet";
 import { dockerRawDrop } from "../recordings/commandScenarios";
+import { MailuTls, startMailuTls } from "./lab/mailuTls";
 
 const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
 /** The lab's blocklist operator: zen.<it> and dbl.<it> play Spamhaus ZEN and DBL (empty: nothing listed). */
@@ -47,6 +48,7 @@ interface Fault {
 describeRoot("e2e: homemail doctor finds each injected fault, and only it", () => {
     let ml: MailLab;
     let ca: LabCa;
+    let mailuTls: MailuTls;
     let ssh: SshAccess;
     let outputsFile: string;
     let baseline: Row[];
@@ -56,6 +58,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
     beforeAll(() => {
         ml = buildMailLab("e2ed");
         ca = startHttpsFront(ml.lab, ml.vps, ml.rendered, ml.model).ca;
+        mailuTls = startMailuTls(ml.lab, ml.home, ml.rendered, ml.model, ca);
         ssh = startSshd(ml.lab, [
             { host: ml.vps.host, address: ml.model.addresses.vpsPublicIp },
             // The stack reaches home on its LAN address; from the Internet side an alias takes its WAN address.
@@ -195,6 +198,26 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         };
     }
 
+    /** Mailu's IMAPS listener at home stops (Dovecot reloaded without it), and comes back. */
+    function imapsListener(port: number): Pick<Fault, "inject" | "restore"> {
+        const conf = () => readFileSync(mailuTls.dovecotConf, "utf8");
+        const reload = (text: string, listening: boolean) => {
+            writeFileSync(mailuTls.dovecotConf, text);
+            ml.home.container.run(["doveadm", "-c", mailuTls.dovecotConf, "reload"]);
+            waitFor(() => ml.home.container.listening(port) === listening, 10_000, `Dovecot did not ${listening ? "open" : "close"} tcp/${port}`);
+        };
+        let original = "";
+        return {
+            inject: () => {
+                original = conf();
+                const closed = original.replace(new RegExp(`(inet_listener imaps \\{\\n\\s+port = )${port}\\b`), (_m, pre: string) => `${pre}0`);
+                expect(closed).not.toBe(original);
+                reload(closed, false);
+            },
+            restore: () => reload(original, true),
+        };
+    }
+
     const faults: (() => Fault)[] = [
         () => ({
             name: "certificate expiring in 3 days",
@@ -259,7 +282,8 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             name: "tunnel down",
             check: "inside.wg:home",
             fix: /systemctl start wg-quick@wg0/,
-            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner", "inside.mailu-proxy-required:home", "inside.egress-path:home"],
+            // Every port reaching Mailu goes through the tunnel.
+            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner", "inside.mailu-proxy-required:home", "inside.egress-path:home", ...baseline.map((r) => r.id).filter((id) => /^tls\.port(-expiry)?:/.test(id))],
             inject: () => ml.wireguard.down(ml.home.host),
             restore: () => {
                 ml.wireguard.up(ml.home.host); // its PostUp re-applies the egress policy
@@ -312,6 +336,16 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
                     ml.home.host.install(env, edited);
                 },
                 restore: () => ml.home.host.install(env, original),
+            };
+        },
+        () => {
+            const imaps = ml.model.ports.find((r) => r.name === "imaps")!;
+            return {
+                name: `port ${imaps.publicPort} closed`,
+                check: `tls.port:${imaps.publicPort}`,
+                fix: new RegExp(`at home: \`docker compose -f /opt/homemail/mailu/compose\\.yaml ps front\` \\(Mailu's front must listen on ${ml.model.addresses.wgSpoke.replace(/\./g, "\\.")}:${imaps.homePort}`),
+                skipped: [`tls.port-expiry:${imaps.publicPort}`],
+                ...imapsListener(imaps.homePort),
             };
         },
     ];

@@ -8,8 +8,9 @@ import { identityChecks } from "./checks/identity";
 import { insideChecks } from "./checks/inside";
 import { mailuChecks } from "./checks/mailu";
 import { tlsChecks } from "./checks/tls";
+import { tlsPortChecks } from "./checks/tlsPorts";
 import { webChecks } from "./checks/web";
 
 export function allChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: { ca?: readonly string[]; blocklists?: BlocklistOptions; trustAnchor?: string; egressProbe?: string } = {}): Check<DoctorContext>[] {
-    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx), ...mailuChecks(ctx, { egressProbe: opts.egressProbe })];
+    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...tlsPortChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx), ...mailuChecks(ctx, { egressProbe: opts.egressProbe })];
 }
