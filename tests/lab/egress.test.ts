@@ -59,7 +59,7 @@ describeRoot("lab: SMTP egress through the VPS", () => {
 
     /** What the MX answers to a WHO from `from` on `port`. */
     const who = (from: Netns | Host, port: number, timeoutMs = 2500): ProbeResult =>
-        JSON.parse(from.run(["node", PROBE, "who", MX, String(port), "0", String(timeoutMs)], { timeoutMs: timeoutMs + 5000 }).stdout) as ProbeResult;
+        JSON.parse(from.run(["node", PROBE, "who", MX, String(port), "0", String(timeoutMs)], { timeoutMs: timeoutMs + 20_000 }).stdout) as ProbeResult;
     const egress = (host: Host, command: string, allowFailure = false) => host.run([SCRIPT, command], { allowFailure, timeoutMs: 60_000 });
     const ispBlocks25 = (on: boolean) => {
         const present = isp.run(["iptables", "-C", ...ISP_BLOCK], { allowFailure: true }).status === 0;
