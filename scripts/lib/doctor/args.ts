@@ -28,7 +28,7 @@ export interface DoctorArgs {
 export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [--json] [--only AREA|ID,...] [--skip AREA|ID,...]
                       [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--trust-anchor FILE] [--ssh-config FILE] [--timeout MS]
                       [--dnsbl-zone ZONE] [--dbl-zone ZONE] [--blocklist-resolver ADDR]
-areas: dns, dnssec, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
+areas: dns, dnssec, identity, tls, web, blocklist, inside, exposure, drift; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
 const zoneName = (flag: string, v: string) => {
