@@ -75,11 +75,20 @@ describe("IPv6 exposure: the judge", () => {
             { address: "2001:db8:113::10", port: 443, role: "https", outcome: "refused" },
         ],
         sshPort: 22,
+        controls: [{ address: "2001:db8:113::10", outcome: "refused" }],
         firewall: true,
     };
 
-    it("ok when every port is refused or silent, naming the address and that SSH was not probed", () => {
-        expect(exposureFinding(base)).toEqual(ok("2001:db8:113::10: tcp 25, 443 refused or silent (SSH 22 may answer: not probed)"));
+    it("ok when every port is refused or silent while the SSH port answers or refuses (the path works)", () => {
+        expect(exposureFinding(base)).toEqual(ok("2001:db8:113::10: tcp 25, 443 refused or silent; the SSH port 22 answers or refuses, so the path works"));
+        expect(exposureFinding({ ...base, controls: [{ address: "2001:db8:113::10", outcome: "open" }] }).status).toBe("ok");
+    });
+
+    it("the SSH port silent too: this machine's IPv6 reaches nothing, a warn (silence proves nothing), never an ok", () => {
+        for (const outcome of ["timeout", "unreachable"] as const) {
+            const f = exposureFinding({ ...base, controls: [{ address: "2001:db8:113::10", outcome }] });
+            expect(f).toMatchObject({ status: "warn", detail: expect.stringContaining("silence proves nothing"), fix: expect.stringContaining("--only exposure") });
+        }
     });
 
     it("a port that answers fails, and the fix deletes the exact rule that admits it", () => {
@@ -140,9 +149,10 @@ describe("IPv6 exposure: the check in the runner", () => {
         const unrouted = exposureChecks({ model }, { stack: "dev", probes: { hasRoute: async () => false, tcpOutcome: async (_a, p) => (tried.push(p), "open") } })[0];
         expect((await unrouted.run(ctx(onVps))).status).toBe("warn");
         expect(tried).toEqual([]);
-        const probes = exposureChecks({ model }, { stack: "dev", probes: { hasRoute: async () => true, tcpOutcome: async (_a, p) => (tried.push(p), "timeout") } })[0];
+        const ssh = model.vps.ssh.port;
+        const probes = exposureChecks({ model }, { stack: "dev", probes: { hasRoute: async () => true, tcpOutcome: async (_a, p) => (tried.push(p), p === ssh ? "refused" : "timeout") } })[0];
         expect((await probes.run(ctx(onVps))).status).toBe("ok");
-        expect(tried.sort((a, b) => a - b)).toEqual(exposedPorts(model).map((p) => p.port));
+        expect(tried.sort((a, b) => a - b)).toEqual([...exposedPorts(model).map((p) => p.port), ssh].sort((a, b) => a - b));
     });
 
     it("skipped when the firewall check failed (one cause, one fail), and when SSH failed", async () => {

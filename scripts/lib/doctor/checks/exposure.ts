@@ -88,6 +88,11 @@ export interface ExposureFacts {
     readonly ports: readonly ExposedPort[];
     readonly probes: readonly Probe[];
     readonly sshPort: number;
+    /**
+     * The SSH port on each probed address: the firewall admits it, so it answers or refuses when
+     * the IPv6 path works. Silent too means this machine's IPv6 goes nowhere: no verdict.
+     */
+    readonly controls: readonly { readonly address: string; readonly outcome: Outcome }[];
     readonly firewall: boolean;
     /** `ip6tables -S INPUT` on the VPS, read only when something answered. */
     readonly ip6tablesInput?: string;
@@ -112,14 +117,19 @@ export function exposureFinding(f: ExposureFacts): Finding {
         return fail(`answers on the VPS's IPv6 (only SSH and WireGuard may): ${byAddress.join("; ")}`, fix);
     }
     const ports = f.ports.map((p) => p.port).join(", ");
-    const judged = f.addresses.filter((a) => !f.unroutable.includes(a));
-    if (f.unroutable.length > 0) {
+    const reached = (a: string) => f.controls.some((c) => c.address === a && (c.outcome === "open" || c.outcome === "refused"));
+    const silent = f.addresses.filter((a) => !f.unroutable.includes(a) && !reached(a));
+    const judged = f.addresses.filter((a) => !f.unroutable.includes(a) && reached(a));
+    const elsewhere = `run the doctor from a machine with IPv6: \`npm run doctor -- --stack ${f.stack} --only exposure\``;
+    const rest = judged.length > 0 ? ` (${judged.join(", ")}: tcp ${ports} refused or silent)` : "";
+    if (f.unroutable.length > 0) return warn(`no IPv6 route from this machine to ${f.unroutable.join(", ")}: cannot tell whether tcp ${ports} answer there${rest}`, elsewhere);
+    if (silent.length > 0) {
         return warn(
-            `no IPv6 route from this machine to ${f.unroutable.join(", ")}: cannot tell whether tcp ${ports} answer there${judged.length > 0 ? ` (${judged.join(", ")}: ${ports} refused or silent)` : ""}`,
-            `run the doctor from a machine with IPv6: \`npm run doctor -- --stack ${f.stack} --only exposure\``,
+            `${silent.join(", ")}: not even the SSH port ${f.sshPort} (which the firewall admits) answered or refused: this machine's IPv6 does not reach the VPS, so silence proves nothing${rest}`,
+            `${elsewhere}; or check that the VPS's provider routes its IPv6 (\`ping -6 ${silent[0]}\` from another network)`,
         );
     }
-    return ok(`${judged.join(", ")}: tcp ${ports} refused or silent (SSH ${f.sshPort} may answer: not probed)`);
+    return ok(`${judged.join(", ")}: tcp ${ports} refused or silent; the SSH port ${f.sshPort} answers or refuses, so the path works`);
 }
 
 /** Whether this machine has a route to `address`: a UDP connect() looks it up and sends nothing. */
@@ -178,9 +188,11 @@ export function exposureChecks(ctx: Pick<DoctorContext, "model">, opts: { stack:
                 const routable = addresses.filter((_, i) => routes[i]);
                 const ports = exposedPorts(c.model);
                 const timeout = Math.min(c.timeoutMs, PROBE_TIMEOUT_MS);
-                const probes = await Promise.all(
-                    routable.flatMap((address) => ports.map(async (p) => ({ address, port: p.port, role: p.role, outcome: await probe.tcpOutcome(address, p.port, timeout) }))),
-                );
+                // The ports and the SSH control at once: one timeout's wait in all.
+                const [probes, controls] = await Promise.all([
+                    Promise.all(routable.flatMap((address) => ports.map(async (p) => ({ address, port: p.port, role: p.role, outcome: await probe.tcpOutcome(address, p.port, timeout) })))),
+                    Promise.all(routable.map(async (address) => ({ address, outcome: await probe.tcpOutcome(address, c.model.vps.ssh.port, timeout) }))),
+                ]);
                 const answered = probes.some((p) => p.outcome === "open");
                 const ip6tablesInput = answered ? (await c.ssh("vps", ["ip6tables", "-w", "-S", "INPUT"])).stdout : undefined;
                 return exposureFinding({
@@ -190,6 +202,7 @@ export function exposureChecks(ctx: Pick<DoctorContext, "model">, opts: { stack:
                     ports,
                     probes,
                     sshPort: c.model.vps.ssh.port,
+                    controls,
                     firewall: c.model.gateway.firewall,
                     ...(ip6tablesInput !== undefined ? { ip6tablesInput } : {}),
                     ...(listProblem ? { listProblem } : {}),
