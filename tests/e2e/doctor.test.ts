@@ -64,7 +64,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         addBlocklistZone();
         signTree();
         outputsFile = path.join(ml.lab.dir, "stack-outputs.json");
-        writeFileSync(outputsFile, JSON.stringify({ ...ml.rendered.outputs(), registrarDs: labRegistrarDs() }));
+        writeFileSync(outputsFile, JSON.stringify({ ...ml.rendered.outputs(), registrarDs: tree.registrarDs() }));
     }, 240_000);
 
     afterAll(() => {
@@ -72,14 +72,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         expect(cleanupLab(ml?.lab, "e2e doctor", started)).toEqual([]);
     });
 
-    /**
-     * Both ends have a handshake: the hub (the responder) records it only once a packet arrives over
-     * the new session, which the spoke's keepalive sends only after its interval: one TCP probe into the tunnel does now.
-     */
-    function tunnelConfirmed(): void {
-        ml.home.host.run(["nc", "-z", "-w", "2", ml.model.addresses.wgHub, "22"], { allowFailure: true, timeoutMs: 15_000 });
-        waitFor(() => ml.wireguard.lastHandshakeAt(ml.home.host) > 0 && ml.wireguard.lastHandshakeAt(ml.vps.host) > 0, 30_000, "the tunnel has no handshake on both ends");
-    }
+    const tunnelConfirmed = () => ml.wireguard.confirmHandshake(ml.home.host, ml.vps.host, ml.model.addresses.wgHub);
 
     function doctor(format: "json" | "table" = "json"): { status: number; stdout: string; stderr: string } {
         const argv = [path.join(REPO_ROOT, "scripts", "homemail"), "doctor", "--stack", "dev", "--outputs", outputsFile, "--ca-file", ca.certFile, "--ssh-config", ssh.configFile,
@@ -150,15 +143,6 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         publish(zone(), source(zone()));
         publish("com", tree.comZone(tree.childDs(), childNs()));
         publish(".", tree.rootZone());
-    }
-
-    /** What Cloudflare reports as the zone's DS (stack output registrarDs): here, the lab key's. */
-    function labRegistrarDs(): unknown[] {
-        return tree.childDs().map((line) => {
-            const [, name, keyTag, algorithm, digestType, digest] = /^(\S+)\s+(?:\d+\s+)?IN\s+DS\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$/.exec(line)!;
-            const hex = digest.replace(/\s+/g, "").toUpperCase();
-            return { zone: name.replace(/\.$/, ""), keyTag: Number(keyTag), algorithm: Number(algorithm), digestType: Number(digestType), digest: hex, record: `${name} IN DS ${keyTag} ${algorithm} ${digestType} ${hex}` };
-        });
     }
 
     it("on the healthy lab every check passes (exit 0), and the table lists them by area", () => {

@@ -117,14 +117,20 @@ function tcpQuery(host: string, port: number, query: Buffer, timeoutMs: number):
     });
 }
 
-/** One question to one server (no recursion asked). */
-export async function ask(server: string, name: string, type: QueryType, timeoutMs: number): Promise<DnsAnswer> {
+/** One question to one server (no recursion asked): the response message as it came off the wire. */
+export async function askRaw(server: string, name: string, type: QueryType, timeoutMs: number): Promise<Buffer> {
     const { host, port } = parseServer(server);
     const id = nextId++ % 65536;
     const query = packet.encode({ type: "query", id, flags: 0, questions: [{ type, name, class: "IN" }] });
-    let buf = await udpQuery(host, port, query, timeoutMs);
-    if (((packet.decode(buf).flags ?? 0) & packet.TRUNCATED_RESPONSE) !== 0) buf = await tcpQuery(host, port, query, timeoutMs);
-    return decodeAnswer(buf, name, type, `${host}:${port}`);
+    const buf = await udpQuery(host, port, query, timeoutMs);
+    if (((packet.decode(buf).flags ?? 0) & packet.TRUNCATED_RESPONSE) !== 0) return tcpQuery(host, port, query, timeoutMs);
+    return buf;
+}
+
+/** One question to one server (no recursion asked). */
+export async function ask(server: string, name: string, type: QueryType, timeoutMs: number): Promise<DnsAnswer> {
+    const { host, port } = parseServer(server);
+    return decodeAnswer(await askRaw(server, name, type, timeoutMs), name, type, `${host}:${port}`);
 }
 
 export interface DnsOptions {

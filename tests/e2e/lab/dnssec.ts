@@ -42,6 +42,15 @@ export class SignedTree {
         return dsset.split("\n").filter((l) => /\sDS\s+\d+\s+\d+\s+2\s/.test(l)).map((l) => l.trim());
     }
 
+    /** The child's DS as Cloudflare reports it (the stack output `registrarDs`). */
+    registrarDs(): { zone: string; keyTag: number; algorithm: number; digestType: number; digest: string; record: string }[] {
+        return this.childDs().map((line) => {
+            const [, name, keyTag, algorithm, digestType, digest] = /^(\S+)\s+(?:\d+\s+)?IN\s+DS\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$/.exec(line)!;
+            const hex = digest.replace(/\s+/g, "").toUpperCase();
+            return { zone: name.replace(/\.$/, ""), keyTag: Number(keyTag), algorithm: Number(algorithm), digestType: Number(digestType), digest: hex, record: `${name} IN DS ${keyTag} ${algorithm} ${digestType} ${hex}` };
+        });
+    }
+
     /** The `com` zone delegating the child with `ds` lines (DS records of the child, presentation form). */
     comZone(ds: readonly string[], childNs: string): string {
         return [

@@ -51,6 +51,16 @@ export class Wireguard {
         waitFor(() => host.run(["ip", "link", "show", "wg0"], { allowFailure: true }).status !== 0, 5000, `${host.name}: wg0 still there after wg-quick down`);
     }
 
+    /**
+     * Waits until both ends have a handshake: the hub (the responder) records it only once a packet
+     * arrives over the new session, which the spoke's keepalive sends only after its interval; one
+     * TCP probe from the spoke into the tunnel sends one now.
+     */
+    confirmHandshake(spoke: Host, hub: Host, hubAddress: string): void {
+        spoke.run(["nc", "-z", "-w", "2", hubAddress, "22"], { allowFailure: true, timeoutMs: 15_000 });
+        waitFor(() => this.lastHandshakeAt(spoke) > 0 && this.lastHandshakeAt(hub) > 0, 30_000, "the tunnel has no handshake on both ends");
+    }
+
     /** When the last handshake happened (unix seconds, 0 = never), as `wg show` reports it. */
     lastHandshakeAt(host: Host): number {
         const line = host.run(["wg", "show", "wg0", "latest-handshakes"]).stdout.trim();
