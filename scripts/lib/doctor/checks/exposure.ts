@@ -37,8 +37,12 @@ export interface Probe {
 
 /** The firewall's chain, also in ip6tables (components/render/gateway.ts FIREWALL_CHAIN). */
 const CHAIN = "HOMEMAIL-IN";
-/** Longest wait for a SYN answer: a dropped SYN is the firewall's normal answer, one per run. */
-export const PROBE_TIMEOUT_MS = 3000;
+/**
+ * Longest wait for a SYN answer (all ports at once, so one wait per run: a dropped SYN is the
+ * firewall's normal answer). 2 s covers the kernel's first SYN retransmission (at 1 s) plus a
+ * round trip under 1 s: one lost SYN does not make an open port look silent.
+ */
+export const PROBE_TIMEOUT_MS = 2000;
 
 /**
  * Every TCP port a client could reach on the VPS that IPv6 must not offer: each public port of the
