@@ -17,6 +17,7 @@ import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
 import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
 import { labIpv6 } from "./lab/ipv6";
 import { LabCa } from "./lab/labCa";
+import { MailuTls, startMailuTls } from "./lab/mailuTls";
 
 const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
 /** The lab's blocklist operator: zen.<it> and dbl.<it> play Spamhaus ZEN and DBL (empty: nothing listed). */
@@ -46,6 +47,7 @@ interface Fault {
 describeRoot("e2e: homemail doctor finds each injected fault, and only it", () => {
     let ml: MailLab;
     let ca: LabCa;
+    let mailuTls: MailuTls;
     let ssh: SshAccess;
     let outputsFile: string;
     let baseline: Row[];
@@ -55,6 +57,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
     beforeAll(() => {
         ml = buildMailLab("e2ed");
         ca = startHttpsFront(ml.lab, ml.vps, ml.rendered, ml.model).ca;
+        mailuTls = startMailuTls(ml.lab, ml.home, ml.rendered, ml.model, ca);
         ssh = startSshd(ml.lab, [
             { host: ml.vps.host, address: ml.model.addresses.vpsPublicIp },
             // The stack reaches home on its LAN address; from the Internet side an alias takes its WAN address.
@@ -197,6 +200,26 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
         };
     }
 
+    /** Mailu's IMAPS listener at home stops (Dovecot reloaded without it), and comes back. */
+    function imapsListener(port: number): Pick<Fault, "inject" | "restore"> {
+        const conf = () => readFileSync(mailuTls.dovecotConf, "utf8");
+        const reload = (text: string, listening: boolean) => {
+            writeFileSync(mailuTls.dovecotConf, text);
+            ml.home.container.run(["doveadm", "-c", mailuTls.dovecotConf, "reload"]);
+            waitFor(() => ml.home.container.listening(port) === listening, 10_000, `Dovecot did not ${listening ? "open" : "close"} tcp/${port}`);
+        };
+        let original = "";
+        return {
+            inject: () => {
+                original = conf();
+                const closed = original.replace(new RegExp(`(inet_listener imaps \\{\\n\\s+port = )${port}\\b`), (_m, pre: string) => `${pre}0`);
+                expect(closed).not.toBe(original);
+                reload(closed, false);
+            },
+            restore: () => reload(original, true),
+        };
+    }
+
     const faults: (() => Fault)[] = [
         () => ({
             name: "certificate expiring in 3 days",
@@ -261,7 +284,8 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             name: "tunnel down",
             check: "inside.wg:home",
             fix: /systemctl start wg-quick@wg0/,
-            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner"],
+            // Every port reaching Mailu goes through the tunnel.
+            skipped: ["inside.egress:home", "inside.fail-closed:home", "identity.smtp-banner", ...baseline.map((r) => r.id).filter((id) => /^tls\.port(-expiry)?:/.test(id))],
             inject: () => ml.wireguard.down(ml.home.host),
             restore: () => {
                 ml.wireguard.up(ml.home.host); // its PostUp re-applies the egress policy
@@ -284,6 +308,16 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             inject: () => ml.vps.host.run([FIREWALL_SCRIPT, "disable"], { timeoutMs: 60_000 }),
             restore: () => ml.vps.host.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 }),
         }),
+        () => {
+            const imaps = ml.model.ports.find((r) => r.name === "imaps")!;
+            return {
+                name: `port ${imaps.publicPort} closed`,
+                check: `tls.port:${imaps.publicPort}`,
+                fix: new RegExp(`at home: \`docker compose -f /opt/homemail/mailu/compose\\.yaml ps front\` \\(Mailu's front must listen on ${ml.model.addresses.wgSpoke.replace(/\./g, "\\.")}:${imaps.homePort}`),
+                skipped: [`tls.port-expiry:${imaps.publicPort}`],
+                ...imapsListener(imaps.homePort),
+            };
+        },
         () => ({
             name: "IPv6: a service on [::]:443 and another tool's ACCEPT above the firewall's chain",
             check: "exposure.ipv6:vps",

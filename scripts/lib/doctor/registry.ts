@@ -9,9 +9,10 @@ import { exposureChecks } from "./checks/exposure";
 import { identityChecks } from "./checks/identity";
 import { insideChecks } from "./checks/inside";
 import { tlsChecks } from "./checks/tls";
+import { tlsPortChecks } from "./checks/tlsPorts";
 import { webChecks } from "./checks/web";
 import type { RefreshPreview } from "./pulumiRefresh";
 
 export function allChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: { ca?: readonly string[]; blocklists?: BlocklistOptions; trustAnchor?: string; stack?: string; refresh?: RefreshPreview } = {}): Check<DoctorContext>[] {
-    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx), ...exposureChecks(ctx, { stack: opts.stack ?? "dev" }), ...driftChecks({ stack: opts.stack ?? "dev", refresh: opts.refresh ?? (async () => ({ kind: "no-cli" })) })];
+    return [...dnsChecks(ctx), ...dnssecChecks(ctx, { trustAnchor: opts.trustAnchor }), ...identityChecks(ctx), ...tlsChecks(ctx, { ca: opts.ca ?? [] }), ...tlsPortChecks(ctx, { ca: opts.ca ?? [] }), ...webChecks(ctx), ...blocklistChecks(ctx, opts.blocklists ?? DEFAULT_BLOCKLISTS), ...insideChecks(ctx), ...exposureChecks(ctx, { stack: opts.stack ?? "dev" }), ...driftChecks({ stack: opts.stack ?? "dev", refresh: opts.refresh ?? (async () => ({ kind: "no-cli" })) })];
 }

@@ -2,7 +2,8 @@
  * The VPS of the lab, from the rendered files only: every file the program pushes there, installed
  * at its path; the host firewall and the SMTP egress enabled by the commands the deploy runs; the
  * WireGuard hub up; HAProxy run from the rendered compose service. On request, the HTTPS front:
- * the WKD/MTA-STS nginx from its compose service behind a stand-in for Traefik (lab CA).
+ * the WKD/MTA-STS nginx from its compose service behind a stand-in for Traefik (lab CA), and
+ * Traefik's TCP routers (passthrough to home with PROXY v2) played by HAProxy.
  */
 import * as path from "node:path";
 import type { Model } from "../../../components/config";
@@ -14,6 +15,7 @@ import { LoggedProcess } from "./logged";
 import { RenderedStack } from "./rendered";
 import { LabCa } from "./labCa";
 import { httpsRoutes, startTraefikStandIn } from "./traefikStandIn";
+import { behindTcpRouters, startTraefikTcpStandIn, tcpRoutes } from "./traefikTcpStandIn";
 import { installFixtureKey, Wireguard } from "./wireguard";
 
 export const GATEWAY_COMPOSE = "/opt/homemail/gateway/compose.yaml";
@@ -56,7 +58,9 @@ export function startHttpsFront(lab: Lab, vps: Vps, rendered: RenderedStack, mod
     const wkd = runComposeService(vps.host, rendered.text("vps", GATEWAY_COMPOSE), "wkd", path.join(lab.dir, "wkd-nginx.log"));
     waitListening(vps.host, model.addresses.wkdListen.port, "the WKD nginx", wkd.log);
     const ca = new LabCa(path.join(lab.dir, "lab-ca"));
-    const routes = httpsRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC));
+    const tcp = tcpRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC));
+    const routes = behindTcpRouters(httpsRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC)), tcp);
     startTraefikStandIn(vps.host, path.join(lab.dir, "traefik-stand-in"), routes, ca);
+    startTraefikTcpStandIn(vps.host, path.join(lab.dir, "traefik-tcp-stand-in"), tcp, routes);
     return { ca, wkd };
 }

@@ -4,8 +4,9 @@
  * (Node's roots plus --ca-file), and the days left (warn < 21, fail < 7: Traefik renews 30 days
  * before expiry, so a certificate this close means renewal is failing).
  */
+import type * as net from "node:net";
 import * as tls from "node:tls";
-import { Check, fail, ok, warn } from "../check";
+import { Check, fail, Finding, ok, warn } from "../check";
 import type { DoctorContext } from "../context";
 import { needsServersOf } from "./records";
 
@@ -23,24 +24,34 @@ export interface PeerCertificate {
     readonly issuer: string;
 }
 
-/** Handshakes with `address:port` for `servername`; never rejects the certificate itself (it is judged). */
-export function peerCertificate(address: string, port: number, servername: string, ca: readonly string[], timeoutMs: number): Promise<PeerCertificate> {
+/**
+ * Handshakes with `address:port` for `servername`; never rejects the certificate itself (it is judged).
+ * With `socket`, TLS starts on that connection (after a STARTTLS dialogue) instead of a new one.
+ */
+export function peerCertificate(address: string, port: number, servername: string, ca: readonly string[], timeoutMs: number, socket?: net.Socket): Promise<PeerCertificate> {
     return new Promise((resolve, reject) => {
-        const socket = tls.connect({ host: address, port, servername, ca: [...ca], rejectUnauthorized: false });
-        socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`${servername} (${address}:${port}): no TLS handshake in ${timeoutMs} ms`)));
-        socket.on("secureConnect", () => {
-            const cert = socket.getPeerCertificate();
+        const secure = tls.connect({ ...(socket ? { socket } : { host: address, port }), servername, ca: [...ca], rejectUnauthorized: false });
+        secure.setTimeout(timeoutMs, () => secure.destroy(new Error(`${servername} (${address}:${port}): no TLS handshake in ${timeoutMs} ms`)));
+        secure.on("secureConnect", () => {
+            const cert = secure.getPeerCertificate();
             const nameError = tls.checkServerIdentity(servername, cert)?.message ?? null;
-            const chainError = socket.authorized ? null : String(socket.authorizationError ?? "not authorized");
-            socket.end();
+            const chainError = secure.authorized ? null : String(secure.authorizationError ?? "not authorized");
+            secure.end();
             resolve({ chainError, nameError, validTo: new Date(cert.valid_to), issuer: String(cert.issuer?.CN ?? cert.issuer?.O ?? "?") });
         });
-        socket.on("error", (err) => reject(new Error(`${servername} (${address}:${port}): ${err.message}`)));
+        secure.on("error", (err) => reject(new Error(`${servername} (${address}:${port}): ${err.message}`)));
     });
 }
 
+/** Judges a handshake's certificate for `host`: a chain that verifies and the name (pure). */
+export function certificateFinding(host: string, where: string, cert: PeerCertificate, fix: string): Finding {
+    if (cert.chainError) return fail(`${where}: the certificate chain does not verify (${cert.chainError})`, fix);
+    if (cert.nameError) return fail(`${where}: ${cert.nameError}`, fix);
+    return ok(`issued by ${cert.issuer}, valid for ${host}`);
+}
+
 /** Judges a certificate's remaining days (pure: unit-tested). */
-export function expiryFinding(host: string, validTo: Date, now: Date, fix: string) {
+export function expiryFinding(host: string, validTo: Date, now: Date, fix: string): Finding {
     const days = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
     const detail = `${host}: certificate valid until ${validTo.toISOString().slice(0, 10)} (${days} days left)`;
     if (days < EXPIRY_FAIL_DAYS) return fail(`${detail}: renewal is failing`, fix);
@@ -68,9 +79,7 @@ export function tlsChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: readonl
                     return fail(err instanceof Error ? err.message : String(err), "on the VPS: `docker compose -f /opt/homemail/gateway/compose.yaml ps traefik` (Traefik must listen on 443)");
                 }
                 c.facts.set(`tls-valid-to:${host}`, cert.validTo.toISOString());
-                if (cert.chainError) return fail(`${host}: the certificate chain does not verify (${cert.chainError})`, acmeFix);
-                if (cert.nameError) return fail(`${host}: ${cert.nameError}`, acmeFix);
-                return ok(`issued by ${cert.issuer}, valid for ${host}`);
+                return certificateFinding(host, host, cert, acmeFix);
             },
         },
         {
