@@ -9,8 +9,11 @@ import { parseDoctorArgs, USAGE, UsageError } from "./lib/doctor/args";
 import type { DoctorContext } from "./lib/doctor/context";
 import { AuthoritativeDns } from "./lib/doctor/dns";
 import { ConfigProblemError, loadModel, loadOutputs, loadRenderSet } from "./lib/doctor/inputs";
+import { REPO_ROOT } from "./lib/mockEngine";
+import { AREAS } from "./lib/doctor/check";
 import { allChecks } from "./lib/doctor/registry";
 import { exitCode, formatJson, formatTable } from "./lib/doctor/report";
+import { cliRefreshPreview } from "./lib/doctor/pulumiRefresh";
 import { runChecks, unknownSelectors } from "./lib/doctor/runner";
 import { sshRunner } from "./lib/doctor/ssh";
 import { httpsFetcher, trustedCas } from "./lib/doctor/web";
@@ -45,9 +48,9 @@ async function main(argv: readonly string[]): Promise<number> {
         facts: new Map(),
     };
     if (args.trustAnchor && !existsSync(args.trustAnchor)) throw new UsageError(`--trust-anchor ${args.trustAnchor}: no such file`);
-    const checks = allChecks(ctx, { ca, blocklists: args.blocklists, trustAnchor: args.trustAnchor, egressProbe: args.egressProbe });
+    const checks = allChecks(ctx, { ca, blocklists: args.blocklists, trustAnchor: args.trustAnchor, egressProbe: args.egressProbe, stack: args.stack, refresh: cliRefreshPreview(REPO_ROOT, 300_000) });
     const unknown = unknownSelectors(checks, { only: args.only, skip: args.skip });
-    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: dns, dnssec, identity, tls, web, blocklist, inside; ids as in the report)`);
+    if (unknown.length > 0) throw new UsageError(`--only/--skip ${unknown.join(", ")}: no such area or check (areas: ${AREAS.join(", ")}; ids as in the report)`);
     const results = await runChecks(checks, { only: args.only, skip: args.skip }, ctx, {
         hasOutputs: outputs !== undefined,
         onStart: (c, i, total) => progress(`doctor: [${i + 1}/${total}] ${c.id}`),

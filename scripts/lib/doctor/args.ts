@@ -31,7 +31,7 @@ export const USAGE = `usage: npm run doctor -- [--stack NAME] [--outputs FILE] [
                       [--dns-server ADDR[:PORT]]... [--ca-file PEM] [--trust-anchor FILE] [--ssh-config FILE] [--timeout MS]
                       [--dnsbl-zone ZONE] [--dbl-zone ZONE] [--blocklist-resolver ADDR]
                       [--egress-probe HOST]
-areas: dns, dnssec, identity, tls, web, blocklist, inside; exit 0 no check failed, 1 a check failed, 2 usage or config error
+areas: dns, dnssec, identity, tls, web, blocklist, inside, exposure, drift; exit 0 no check failed, 1 a check failed, 2 usage or config error
 `;
 
 const zoneName = (flag: string, v: string) => {

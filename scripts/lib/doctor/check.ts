@@ -5,7 +5,7 @@
  */
 
 /** Areas, in the order the report lists them when nothing fails. */
-export const AREAS = ["dns", "dnssec", "identity", "tls", "web", "blocklist", "inside"] as const;
+export const AREAS = ["dns", "dnssec", "identity", "tls", "web", "blocklist", "inside", "exposure", "drift"] as const;
 export type Area = (typeof AREAS)[number];
 
 export type Status = "ok" | "warn" | "fail" | "skipped";

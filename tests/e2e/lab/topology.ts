@@ -17,6 +17,7 @@ import { devModel } from "../../helpers/stack";
 import { Lab } from "../../lab/harness";
 import { buildHome, Home } from "./home";
 import { buildInternet, Internet } from "./internet";
+import { addLabIpv6 } from "./ipv6";
 import { ZoneText } from "./named";
 import { RenderedStack } from "./rendered";
 import { buildVps, Vps } from "./vps";
@@ -53,6 +54,7 @@ export function buildGatewayLab(tag: string): GatewayLab {
         });
         const wireguard = new Wireguard(lab);
         const vps = buildVps(lab, internet, rendered, model, wireguard);
+        addLabIpv6(internet, vps.host, model.addresses.vpsPublicIp);
         return { lab, model, rendered, internet, vps, wireguard };
     } catch (err) {
         lab.cleanup();
