@@ -106,6 +106,11 @@ describe("doctor report", () => {
         ]);
     });
 
+    it("an area whose checks were all skipped keeps its place after the ok ones, not before them", () => {
+        const all = [row("drift.refresh", "skipped", { detail: "no Pulumi CLI on PATH" }), row("dns.mx:a", "ok"), row("web.wkd:u@a", "ok")];
+        expect(grouped(all).map((g) => g.area)).toEqual(["dns", "web", "drift"]);
+    });
+
     it("the table shows each fail with its fix, skips with their reason, and a summary line", () => {
         const text = formatTable("prod", results, 2.04);
         expect(text).toMatch(/^homemail doctor, stack prod\n/);

@@ -26,9 +26,13 @@ export function summaryLine(s: Summary, seconds: number): string {
     return `${s.checks} checks: ${s.fail} fail, ${s.warn} warn, ${s.skipped} skipped, ${s.ok} ok (${seconds.toFixed(1)} s)`;
 }
 
-/** Areas with a fail first, then by the worst status; checks inside an area the same way, stable. */
+/**
+ * Areas with a fail first, then those with a warn, then the rest in their usual order (an area
+ * whose checks were all skipped, as drift without a Pulumi CLI, needs no attention first); checks
+ * inside an area by status, stable.
+ */
 export function grouped(results: readonly Result[]): { area: string; rows: Result[] }[] {
-    const worst = (rows: readonly Result[]) => Math.min(...rows.map((r) => RANK[r.status]));
+    const worst = (rows: readonly Result[]) => Math.min(RANK.skipped, ...rows.map((r) => RANK[r.status]));
     const groups = AREAS.map((area) => ({ area, rows: results.filter((r) => r.area === area) })).filter((g) => g.rows.length > 0);
     for (const g of groups) g.rows = g.rows.map((r, i) => [r, i] as const).sort(([a, i], [b, j]) => RANK[a.status] - RANK[b.status] || i - j).map(([r]) => r);
     return groups.map((g, i) => [g, i] as const).sort(([a, i], [b, j]) => worst(a.rows) - worst(b.rows) || i - j).map(([g]) => g);
