@@ -17,6 +17,7 @@ import type { Home } from "./home";
 import { LabCa } from "./labCa";
 import { waitListening } from "./listening";
 import { LoggedProcess, spawnLogged } from "./logged";
+import { startLabNginx } from "./nginx";
 import { frontPublishedPorts, mailuEnv, proxyProtocolPorts } from "./mailuRender";
 import { RenderedStack } from "./rendered";
 
@@ -129,7 +130,6 @@ function startDovecot(place: Host, dir: string, address: string, listeners: read
 }
 
 function startNginx(place: Host, dir: string, address: string, listeners: readonly Listener[], hostnames: readonly string[], certFile: string, keyFile: string): LoggedProcess {
-    mkdirSync(dir, { recursive: true });
     const servers = listeners.map((l) => [
         "    server {",
         `        listen ${address}:${l.port}${l.row.mode === "tls-passthrough" ? " ssl" : ""}${l.proxy ? " proxy_protocol" : ""};`,
@@ -138,19 +138,5 @@ function startNginx(place: Host, dir: string, address: string, listeners: readon
         '        location / { return 200 "the lab\'s stand-in for Mailu\'s front\\n"; }',
         "    }",
     ].join("\n"));
-    const conf = [
-        `pid ${path.join(dir, "nginx.pid")};`,
-        "error_log stderr notice;",
-        "events { worker_connections 64; }",
-        "http {",
-        `    access_log ${path.join(dir, "access.log")};`,
-        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${path.join(dir, t)};`),
-        ...servers,
-        "}",
-        "",
-    ].join("\n");
-    const file = path.join(dir, "nginx.conf");
-    writeFileSync(file, conf);
-    place.run(["nginx", "-t", "-q", "-c", file]);
-    return spawnLogged(place, ["nginx", "-c", file, "-g", "daemon off;"], path.join(dir, "nginx.log"));
+    return startLabNginx(place, dir, servers);
 }

@@ -5,13 +5,13 @@
  * the dynamic file), certificates from the lab CA instead of Let's Encrypt. Passthrough and plain
  * TCP routers are not played: mail on 25 goes through HAProxy, which runs for real.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
+import { mkdirSync } from "node:fs";
 import { parse } from "yaml";
 import { Host } from "../../lab/harness";
 import { LabCa } from "./labCa";
+import { startLabNginx } from "./nginx";
 import { waitListening } from "./listening";
-import { LoggedProcess, spawnLogged } from "./logged";
+import type { LoggedProcess } from "./logged";
 
 interface TraefikStatic {
     readonly entryPoints: Record<string, { readonly address: string }>;
@@ -75,21 +75,7 @@ export function startTraefikStandIn(host: Host, dir: string, routes: readonly Ht
             "    }",
         ];
     });
-    const conf = [
-        `pid ${path.join(dir, "nginx.pid")};`,
-        "error_log stderr notice;",
-        "events { worker_connections 64; }",
-        "http {",
-        `    access_log ${path.join(dir, "access.log")};`,
-        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${path.join(dir, t)};`),
-        ...servers,
-        "}",
-        "",
-    ].join("\n");
-    const file = path.join(dir, "nginx.conf");
-    writeFileSync(file, conf);
-    host.run(["nginx", "-t", "-q", "-c", file]);
-    const nginx = spawnLogged(host, ["nginx", "-c", file, "-g", "daemon off;"], path.join(dir, "nginx.log"));
+    const nginx = startLabNginx(host, dir, servers);
     for (const port of new Set(routes.map((r) => Number(r.listen.split(":").pop())))) {
         waitListening(host, port, "the Traefik stand-in (nginx)", nginx.log);
     }
