@@ -4,6 +4,7 @@
  * and its output; the replay feeds them back, so the checks' judgement of real `wg`, `ip` and
  * `verify` outputs is unit-tested without a lab.
  */
+import { HOME_FIREWALL_SCRIPT_PATH } from "../../components/render/homeFirewall";
 import type { Status } from "../../scripts/lib/doctor/check";
 import { EGRESS_SCRIPT, FIREWALL_SCRIPT } from "../../scripts/lib/doctor/checks/inside";
 import type { HostRole } from "../../scripts/lib/doctor/ssh";
@@ -50,6 +51,12 @@ export const COMMAND_SCENARIOS: readonly CommandScenario[] = [
         expect: { "inside.firewall:vps": { status: "fail", fix: new RegExp(`${FIREWALL_SCRIPT} enable`) } },
         inject: (ml) => ml.vps.host.run([FIREWALL_SCRIPT, "disable"], { timeoutMs: 60_000 }),
         restore: (ml) => ml.vps.host.run([FIREWALL_SCRIPT, "enable"], { timeoutMs: 60_000 }),
+    },
+    {
+        name: "home firewall disabled",
+        expect: { "inside.firewall:home": { status: "fail", fix: new RegExp(`${HOME_FIREWALL_SCRIPT_PATH} enable`) } },
+        inject: (ml) => ml.home.host.run([HOME_FIREWALL_SCRIPT_PATH, "disable"], { timeoutMs: 60_000 }),
+        restore: (ml) => ml.home.host.run([HOME_FIREWALL_SCRIPT_PATH, "enable"], { timeoutMs: 60_000 }),
     },
     {
         // What a Docker restart does: its raw guard for the container goes back to the top.

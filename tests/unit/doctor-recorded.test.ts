@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { checkServerIdentity, PeerCertificate } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import type { Result } from "../../scripts/lib/doctor/check";
+import { transferFinding } from "../../scripts/lib/doctor/checks/inside";
 import { expiryFinding } from "../../scripts/lib/doctor/checks/tls";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import { AuthoritativeDns } from "../../scripts/lib/doctor/dns";
@@ -105,6 +106,21 @@ describe("doctor's inside checks on recorded host commands", () => {
             }
         });
     }
+});
+
+describe("WireGuard counters on recorded `wg show wg0 transfer` output", () => {
+    const healthy = load<RecordedCommandScenario[]>("commands.json").find((s) => s.name === "healthy")!;
+    const transfer = healthy.commands.find((c) => c.host === "home" && c.argv.join(" ") === "wg show wg0 transfer")!.stdout;
+
+    it("a fresh handshake with bytes both ways is ok and says how much", () => {
+        expect(transferFinding("home", "last handshake 3 s ago", transfer)).toMatchObject({ status: "ok", detail: expect.stringMatching(/^last handshake 3 s ago; received \d/) });
+    });
+
+    it("a handshake with nothing received since is a warn (the recorded line, received bytes set to 0)", () => {
+        const nothingReceived = transfer.replace(/^(\S+\s+)\d+/m, "$10");
+        expect(nothingReceived).not.toBe(transfer);
+        expect(transferFinding("home", "last handshake 3 s ago", nothingReceived)).toMatchObject({ status: "warn", detail: expect.stringMatching(/nothing arrived from the peer/) });
+    });
 });
 
 describe("doctor's certificate judgement on recorded served chains", () => {

@@ -4,6 +4,7 @@
  * egress on both, the VPS firewall), and home's fail-closed route for marked SMTP.
  */
 import type { SshTarget } from "../../../../components/config";
+import { HOME_FIREWALL_SCRIPT_PATH } from "../../../../components/render/homeFirewall";
 import { Check, fail, Finding, ok, warn } from "../check";
 import type { DoctorContext } from "../context";
 import type { HostRole } from "../ssh";
@@ -34,6 +35,22 @@ export function handshakeFinding(role: HostRole, latest: string, now: number, t:
     if (age > HANDSHAKE_FAIL_SECONDS) return fail(`${WG} on ${hostName(role)}: last handshake ${age} s ago (the tunnel is dead after ${HANDSHAKE_FAIL_SECONDS} s)`, restart);
     if (age > HANDSHAKE_OK_SECONDS) return warn(`${WG} on ${hostName(role)}: last handshake ${age} s ago (expected within ${HANDSHAKE_OK_SECONDS} s)`, restart);
     return ok(`last handshake ${Math.max(0, age)} s ago`);
+}
+
+const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
+
+/**
+ * Adds the counters of `wg show wg0 transfer` (peer, received, sent) to a fresh handshake: a
+ * handshake with nothing received since means the peer's packets stopped arriving (pure: tested on
+ * recorded outputs).
+ */
+export function transferFinding(role: HostRole, handshakeDetail: string, transfer: string): Finding {
+    const peers = transfer.trim().split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/).slice(1, 3).map(Number));
+    const received = peers.reduce((sum, [rx]) => sum + (rx || 0), 0);
+    const sent = peers.reduce((sum, [, tx]) => sum + (tx || 0), 0);
+    const detail = `${handshakeDetail}; received ${bytes(received)}, sent ${bytes(sent)}`;
+    if (peers.length > 0 && received === 0) return warn(`${WG} on ${hostName(role)}: ${detail}: nothing arrived from the peer since the tunnel came up`, `on ${hostName(role)}: \`wg show ${WG}\`; the peer's firewall must let its packets out`);
+    return ok(detail);
 }
 
 export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
@@ -67,7 +84,9 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
                     return fail(`${WG} is not up on ${hostName(role)}: ${firstLines(shown.stderr, 1)}`, `on ${hostName(role)}: \`${as(t)}systemctl start wg-quick@${WG}\` (or \`${as(t)}wg-quick up ${WG}\`)`);
                 }
                 const now = Number((await c.ssh(role, ["date", "+%s"])).stdout.trim());
-                return handshakeFinding(role, shown.stdout, now, t);
+                const handshake = handshakeFinding(role, shown.stdout, now, t);
+                if (handshake.status !== "ok") return handshake;
+                return transferFinding(role, handshake.detail, (await c.ssh(role, ["wg", "show", WG, "transfer"])).stdout);
             },
         });
         if (model.egress.enabled) {
@@ -88,17 +107,22 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
             });
         }
     }
-    if (model.gateway.firewall) {
-        const t = targets.vps;
+    // The VPS firewall is optional (homemail:gateway.firewall); home's is part of every Mailu deploy.
+    const firewalls: { role: HostRole; script: string }[] = [
+        ...(model.gateway.firewall ? [{ role: "vps" as const, script: FIREWALL_SCRIPT }] : []),
+        { role: "home", script: HOME_FIREWALL_SCRIPT_PATH },
+    ];
+    for (const { role, script } of firewalls) {
+        const t = targets[role];
         checks.push({
-            id: "inside.firewall:vps",
+            id: `inside.firewall:${role}`,
             area: "inside",
-            title: "VPS host firewall (verify)",
-            needs: ["inside.ssh:vps"],
+            title: `${role === "vps" ? "VPS host" : "home's WireGuard"} firewall (verify)`,
+            needs: [`inside.ssh:${role}`],
             run: async (c) => {
-                const r = await c.ssh("vps", [FIREWALL_SCRIPT, "verify"]);
+                const r = await c.ssh(role, [script, "verify"]);
                 if (r.status === 0) return ok("verify: ok");
-                return fail(`${FIREWALL_SCRIPT} verify: ${firstLines(`${r.stdout}\n${r.stderr}`)}`, `on the VPS: \`${as(t)}${FIREWALL_SCRIPT} enable\` (or \`pulumi up\`)`);
+                return fail(`${script} verify: ${firstLines(`${r.stdout}\n${r.stderr}`)}`, `on ${hostName(role)}: \`${as(t)}${script} enable\` (or \`pulumi up\`)`);
             },
         });
     }
