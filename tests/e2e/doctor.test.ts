@@ -353,6 +353,16 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
             };
         },
         () => ({
+            // Mailu's smtp container stopped: the stand-in's Postfix, whose master is the health the docker stand-in reports.
+            name: "Mailu not running at home",
+            check: "inside.mailu-containers:home",
+            fix: /homemail-mailu|docker compose -f \/opt\/homemail\/mailu\/compose\.yaml/,
+            // Everything that reaches Mailu says it depends on that, instead of failing a second time.
+            skipped: ["identity.smtp-banner", "inside.mailu-proxy-required:home", ...baseline.map((r) => r.id).filter((id) => /^(tls\.port(-expiry)?:|inside\.(mailu-ports|mailu-queue|egress-path):)/.test(id))],
+            inject: () => ml.home.standIn.stop(),
+            restore: () => ml.home.standIn.start(),
+        }),
+        () => ({
             name: "IPv6: a service on [::]:443 and another tool's ACCEPT above the firewall's chain",
             check: "exposure.ipv6:vps",
             fix: /ip6tables -D INPUT -p tcp -m tcp --dport 443 -j ACCEPT/,

@@ -9,7 +9,7 @@
  */
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { Lab, Place, waitFor } from "../../lab/harness";
+import { alive, Lab, Place, waitFor } from "../../lab/harness";
 import { LoggedProcess, spawnLogged } from "./logged";
 import { userId } from "./users";
 
@@ -107,10 +107,21 @@ export class Postfix {
 
     /** Starts the instance and waits until its master says it runs. */
     start(): void {
+        const from = this.log().length;
         this.master = spawnLogged(this.place, ["postfix", "-c", this.conf, "start-fg"], path.join(this.dir, "master.log"));
-        this.waitForLog(/daemon started -- version/, 15_000);
-        const pidFile = path.join(this.dir, "queue", "pid", "master.pid");
-        this.lab.adopt(Number(readFileSync(pidFile, "utf8").trim()));
+        this.waitForLog(/daemon started -- version/, 15_000, from);
+        this.lab.adopt(this.masterPid());
+    }
+
+    /** Stops the instance as `postfix stop` does and waits until its master is gone (start() starts it again). */
+    stop(): void {
+        const pid = this.masterPid();
+        this.place.run(["postfix", "-c", this.conf, "stop"]);
+        waitFor(() => !alive(pid), 15_000, `postfix ${this.options.hostname}: master ${pid} still runs after postfix stop`);
+    }
+
+    private masterPid(): number {
+        return Number(readFileSync(path.join(this.dir, "queue", "pid", "master.pid"), "utf8").trim());
     }
 
     /** Everything the instance logged so far. */

@@ -6,6 +6,8 @@
 import * as net from "node:net";
 import { Check, fail, ok } from "../check";
 import type { DoctorContext } from "../context";
+import type { RenderSet } from "../inputs";
+import { afterMailuRunning } from "./mailu";
 import { needsServersOf } from "./records";
 
 type C = Check<DoctorContext>;
@@ -48,7 +50,7 @@ export function smtpGreeting(host: string, port: number, ehloName: string, timeo
     });
 }
 
-export function identityChecks(ctx: Pick<DoctorContext, "model">): C[] {
+export function identityChecks(ctx: Pick<DoctorContext, "model"> & { readonly render?: RenderSet }): C[] {
     const { model } = ctx;
     return [
         {
@@ -90,8 +92,8 @@ export function identityChecks(ctx: Pick<DoctorContext, "model">): C[] {
             id: "identity.smtp-banner",
             area: "identity",
             title: "SMTP on VPS:25 greets as the mail host",
-            // Through the tunnel to Mailu: a tunnel already found down explains a silent port 25.
-            after: ["inside.wg:vps", "inside.wg:home"],
+            // Through the tunnel to Mailu: a tunnel found down, or Mailu found not running, explains a silent port 25.
+            after: ["inside.wg:vps", "inside.wg:home", ...afterMailuRunning(ctx.render)],
             run: async (c) => {
                 const { vpsPublicIp } = c.model.addresses;
                 const fix = `Mailu's HOSTNAMES must start with ${c.model.mailHost}: run \`pulumi up\` (mailu.env)`;

@@ -39,6 +39,15 @@ const oneLine = (text: string, max = 160) => {
 // the render
 
 /** The rendered compose project: each service and the host ports it publishes (`ADDR:HOST:CONTAINER`). */
+export const MAILU_CONTAINERS_CHECK = "inside.mailu-containers:home";
+
+/**
+ * `after` for a check that reaches Mailu: Mailu found not running explains its failure in advance
+ * (one cause, one fail). Only when the render has Mailu's compose file: the containers check
+ * exists only then.
+ */
+export const afterMailuRunning = (render: RenderSet | undefined): string[] => (render && renderedServices(render).length > 0 ? [MAILU_CONTAINERS_CHECK] : []);
+
 export function renderedServices(render: RenderSet): { name: string; ports: string[] }[] {
     const text = render.files.get(`home:${MAILU_COMPOSE_PATH}`);
     if (text === undefined) return [];
@@ -264,7 +273,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
     const engineFix = `on home: \`${as(home)}${MAILU_SCRIPT_PATH} preflight\` says what is missing (Docker engine, compose plugin)`;
 
     const containers: C = {
-        id: "inside.mailu-containers:home",
+        id: MAILU_CONTAINERS_CHECK,
         area: "inside",
         title: `Mailu's ${services.length} compose services running and healthy`,
         needs: ["inside.ssh:home"],
@@ -305,15 +314,15 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
         area: "inside",
         title: `from the VPS, ${a.wgSpoke}:${SMTP_PORT} without a PROXY header gets no SMTP banner`,
         needs: ["inside.ssh:vps"],
-        // Through a dead tunnel nothing answers, which proves nothing.
-        after: ["inside.wg:vps", "inside.wg:home"],
+        // Through a dead tunnel, or with Mailu down, nothing answers, which proves nothing.
+        after: ["inside.wg:vps", "inside.wg:home", ...afterMailuRunning(render)],
         run: async (c) => {
             const r = await c.ssh("vps", ["timeout", "15", "bash", "-c", PROXY_PROBE_SCRIPT, "probe", a.wgSpoke, a.wgHub]);
             return proxyProbeFinding(r.stdout, `${a.wgSpoke}:${SMTP_PORT}`, home);
         },
     };
     // The checks against the render exist where it has Mailu's files (the doctor's render always does).
-    const whenRunning = services.length > 0 ? [containers.id] : [];
+    const whenRunning = afterMailuRunning(render);
     const queue: C = {
         id: "inside.mailu-queue:home",
         area: "inside",

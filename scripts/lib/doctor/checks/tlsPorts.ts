@@ -12,7 +12,9 @@ import type { PortRow } from "../../../../components/config/model";
 import { entrypointName } from "../../../../components/render/gatewayLayout";
 import { Check, fail, Finding } from "../check";
 import type { DoctorContext } from "../context";
+import type { RenderSet } from "../inputs";
 import { STARTTLS_DIALOGUES, StartTlsDialogue, StartTlsRefused } from "../starttls";
+import { afterMailuRunning } from "./mailu";
 import { needsServersOf } from "./records";
 import { certificateFinding, expiryFinding, PeerCertificate, peerCertificate } from "./tls";
 
@@ -78,7 +80,7 @@ function unreachableFix(p: TlsPortProbe, message: string, model: DoctorContext["
     return `at home: \`docker compose -f ${MAILU_COMPOSE} ps front\` (Mailu's front must listen on ${model.addresses.wgSpoke}:${row.homePort}${row.proxyV2 ? " expecting PROXY v2" : ""})`;
 }
 
-export function tlsPortChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: readonly string[] }): C[] {
+export function tlsPortChecks(ctx: Pick<DoctorContext, "model"> & { readonly render?: RenderSet }, opts: { ca: readonly string[] }): C[] {
     const { model } = ctx;
     const certbotFix = (sni: string) => `at home: \`docker compose -f ${MAILU_COMPOSE} logs front | grep -i certbot\` shows why Mailu's Let's Encrypt certificate for ${sni} is not renewed (http-01 through the VPS's port 80)`;
     return tlsPortProbes(model).flatMap((p): C[] => {
@@ -90,9 +92,9 @@ export function tlsPortChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: rea
                 area: "tls",
                 title: `${how} on ${p.sni}:${port}: handshake and a chain valid for the name`,
                 needs: needsServersOf(p.sni, model),
-                // Through the tunnel to Mailu: a tunnel already found down explains a silent port (and
-                // no SMTP banner on 25 explains no STARTTLS there).
-                after: ["inside.wg:vps", "inside.wg:home", ...(p.startTls === STARTTLS_DIALOGUES.smtp && port === 25 ? ["identity.smtp-banner"] : [])],
+                // Through the tunnel to Mailu: a tunnel already found down, or Mailu found not running,
+                // explains a silent port (and no SMTP banner on 25 explains no STARTTLS there).
+                after: ["inside.wg:vps", "inside.wg:home", ...afterMailuRunning(ctx.render), ...(p.startTls === STARTTLS_DIALOGUES.smtp && port === 25 ? ["identity.smtp-banner"] : [])],
                 run: async (c): Promise<Finding> => {
                     const a = await c.dns.query(p.sni, "A");
                     if (a.records.length === 0) return fail(`${p.sni} has no A record (${a.rcode})`, `run \`pulumi up\`: it publishes A ${p.sni}`);
