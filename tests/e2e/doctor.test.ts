@@ -14,7 +14,7 @@ import { Background, run, waitFor } from "../lab/harness";
 import { SignedTree } from "./lab/dnssec";
 import { startSshd, SshAccess } from "./lab/sshd";
 import { buildMailLab, cleanupLab, MailLab } from "./lab/topology";
-import { EGRESS_SCRIPT, startHttpsFront } from "./lab/vps";
+import { EGRESS_SCRIPT, startHttpsFront, TraefikStandIn } from "./lab/vps";
 import { labIpv6 } from "./lab/ipv6";
 import { LabCa } from "./lab/labCa";
 import { REMOTE_MX_HOST } from "./lab/internet";
@@ -49,6 +49,7 @@ interface Fault {
 describeRoot("e2e: homemail doctor finds each injected fault, and only it", () => {
     let ml: MailLab;
     let ca: LabCa;
+    let traefik: TraefikStandIn;
     let mailuTls: MailuTls;
     let ssh: SshAccess;
     let outputsFile: string;
@@ -58,7 +59,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
 
     beforeAll(() => {
         ml = buildMailLab("e2ed");
-        ca = startHttpsFront(ml.lab, ml.vps, ml.rendered, ml.model).ca;
+        ({ ca, traefik } = startHttpsFront(ml.lab, ml.vps, ml.rendered, ml.model));
         mailuTls = startMailuTls(ml.lab, ml.home, ml.rendered, ml.model, ca);
         ssh = startSshd(ml.lab, [
             { host: ml.vps.host, address: ml.model.addresses.vpsPublicIp },
@@ -350,6 +351,19 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
                 fix: new RegExp(`at home: \`docker compose -f /opt/homemail/mailu/compose\\.yaml ps front\` \\(Mailu's front must listen on ${ml.model.addresses.wgSpoke.replace(/\./g, "\\.")}:${imaps.homePort}`),
                 skipped: [`tls.port-expiry:${imaps.publicPort}`],
                 ...imapsListener(imaps.homePort),
+            };
+        },
+        () => {
+            const traefikPorts = ml.model.ports.filter((p) => p.process === "traefik").map((p) => String(p.publicPort));
+            return {
+                name: "Traefik stopped on the VPS",
+                check: "inside.gateway:traefik",
+                fix: /on the VPS: `docker compose -f \/opt\/homemail\/gateway\/compose\.yaml up -d`/,
+                // Every TLS name and port Traefik serves, the web checks behind them and the MTA-STS id
+                // (compared with the policy served through it) depend on it.
+                skipped: baseline.map((r) => r.id).filter((id) => /^(tls\.(chain|expiry):|web\.|dns\.mta-sts-id:)/.test(id) || traefikPorts.includes(/^tls\.port(?:-expiry)?:(\d+)/.exec(id)?.[1] ?? "")),
+                inject: () => traefik.stop(),
+                restore: () => traefik.start(),
             };
         },
         () => ({

@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { parseDoctorArgs, UsageError } from "../../scripts/lib/doctor/args";
 import { Check, fail, ok, Result, warn } from "../../scripts/lib/doctor/check";
 import { compareSets } from "../../scripts/lib/doctor/checks/dns";
@@ -160,9 +161,12 @@ describe("doctor arguments", () => {
 });
 
 describe("doctor judges", () => {
+    // One render per test process: the mock engine runs the program once.
+    let devRender: ReturnType<typeof loadRenderSet> | undefined;
+    const renderDev = () => (devRender ??= loadRenderSet("dev"));
     it("every record of the dev render belongs to exactly one check, and that check exists", async () => {
         const model = devModel();
-        const render = await loadRenderSet("dev");
+        const render = await renderDev();
         const ids = new Set(allChecks({ model, render }).map((c) => c.id));
         expect(render.records.length).toBeGreaterThan(10);
         const orphans = render.records.filter((r) => !ids.has(ownerOf(r, model))).map((r) => `${r.type} ${r.name} -> ${ownerOf(r, model)}`);
@@ -171,6 +175,22 @@ describe("doctor judges", () => {
         for (const prefix of ["dns.mx:", "dns.spf:", "dns.spf-eval:", "dns.dmarc:", "dns.dkim:", "dns.mta-sts-id:", "dns.tls-rpt:", "dns.caa:", "dns.srv:", "dns.no-home-ip:", "identity.ptr", "identity.a", "identity.smtp-banner", "web.mta-sts:", "web.wkd:", "inside.wg:home", "inside.egress:home", "inside.firewall:vps", "inside.fail-closed:home", "tls.chain:", "tls.expiry:", "blocklist.ip", "blocklist.domain:", "dnssec.ds:", "dnssec.validates:"]) {
             expect([...ids].some((id) => id.startsWith(prefix))).toBe(true);
         }
+    });
+
+    it("each rendered gateway service has its check, and what goes through a service waits on it", async () => {
+        const model = devModel();
+        const render = await renderDev();
+        const compose = parse(String(render.files.get("vps:/opt/homemail/gateway/compose.yaml"))) as { services: Record<string, unknown> };
+        const checks = allChecks({ model, render });
+        const byId = new Map(checks.map((c) => [c.id, c]));
+        expect(checks.filter((c) => c.id.startsWith("inside.gateway:")).map((c) => c.id).sort()).toEqual(Object.keys(compose.services).map((s) => `inside.gateway:${s}`).sort());
+        // Every TLS-port check waits on the VPS process that binds its port, as the port table says.
+        for (const c of checks.filter((c) => /^tls\.port:\d+/.test(c.id))) {
+            const row = model.ports.find((p) => String(p.publicPort) === c.id.split(":")[1])!;
+            expect({ id: c.id, after: c.after }).toEqual({ id: c.id, after: expect.arrayContaining([`inside.gateway:${row.process}`, "inside.mailu-containers:home"]) });
+        }
+        expect(byId.get("identity.smtp-banner")?.after).toEqual(expect.arrayContaining(["inside.gateway:haproxy", "inside.mailu-containers:home"]));
+        for (const c of checks.filter((c) => c.id.startsWith("tls.chain:"))) expect(c.after).toContain("inside.gateway:traefik");
     });
 
     const servedBy = (answers: Record<string, readonly string[]>) =>

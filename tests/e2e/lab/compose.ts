@@ -53,11 +53,20 @@ export interface ComposeService {
     readonly command?: readonly string[];
     readonly volumes?: readonly (ComposeVolume | string)[];
     readonly ports?: readonly string[];
+    readonly healthcheck?: unknown;
 }
 
 /** The services of a compose file. */
 export function composeServices(composeYaml: string): Record<string, ComposeService> {
     return (parse(composeYaml) as { services?: Record<string, ComposeService> }).services ?? {};
+}
+
+/** The command line the lab runs for a compose service (its image's default command), as `ps` shows it. */
+export function composeServiceCommandLine(composeYaml: string, name: string): string {
+    const service = composeServices(composeYaml)[name];
+    const command = service && IMAGE_COMMANDS[service.image.split(/[:@]/)[0].split("/").pop()!];
+    if (!command) throw new Error(`compose service ${name}: no known default command for its image`);
+    return command.join(" ");
 }
 
 /** Mounts the service's volumes in `host` and starts its image's command there, its output going to `logFile`. */

@@ -7,7 +7,9 @@ hand-built bridge of docker.ts):
   docker compose -f FILE ps [--all] --format json [SERVICE...]
       one JSON object a line per rendered service, as Compose >= 2.21 prints them: running while
       the container's namespace holder lives; "healthy" while its Postfix master runs; the front's
-      Publishers read from the DNAT rules in iptables' nat DOCKER chain
+      Publishers read from the DNAT rules in iptables' nat DOCKER chain. On the VPS (services
+      with "processes"): running while every lab process that plays the service (found by its
+      command line, in this host's network namespace) runs, healthy then if it has a healthcheck
   docker compose -f FILE exec -T SERVICE postqueue ARGS...
       the stand-in Postfix's postqueue (its config directory given with -c) inside the container
   docker inspect --format {{.State.Pid}} NAME
@@ -61,21 +63,44 @@ def container_name(state, service):
     return "%s-%s-1" % (state["project"], service)
 
 
+def own_netns_cmdlines():
+    """The command lines of the processes in this host's network namespace (labs share /proc)."""
+    mine = os.readlink("/proc/self/ns/net")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink("/proc/%s/ns/net" % pid) != mine:
+                continue
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                found.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+def service_state(state, s, cmdlines):
+    """(running, healthy) of one service: the Mailu stand-in's container, or the lab processes that play a gateway service."""
+    if "processes" in s:
+        running = all(any(marker in line for line in cmdlines) for marker in s["processes"])
+        return running, (running if s.get("healthcheck") else None)
+    return alive(state["pid"]), master_alive(state)
+
+
 def ps(state, args):
     services = [a for a in args if not a.startswith("-") and a != "json"]
-    running = alive(state["pid"])
-    healthy = master_alive(state)
+    cmdlines = own_netns_cmdlines() if any("processes" in s for s in state["services"]) else []
     for s in state["services"]:
         if services and s["name"] not in services:
             continue
+        running, healthy = service_state(state, s, cmdlines)
         print(json.dumps({
             "ID": hashlib.sha256(container_name(state, s["name"]).encode()).hexdigest()[:12],
             "Name": container_name(state, s["name"]),
             "Project": state["project"],
             "Service": s["name"],
             "State": "running" if running else "exited",
-            "Health": ("healthy" if healthy else "unhealthy") if running else "",
-            "Status": ("Up (healthy)" if healthy else "Up (unhealthy)") if running else "Exited (137)",
+            "Health": "" if not running or healthy is None else ("healthy" if healthy else "unhealthy"),
+            "Status": ("Up" if healthy is None else "Up (healthy)" if healthy else "Up (unhealthy)") if running else "Exited (137)",
             "ExitCode": 0 if running else 137,
             "Publishers": publishers(state) if s["publishes"] and running else [],
         }))

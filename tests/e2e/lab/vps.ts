@@ -7,8 +7,9 @@
  */
 import * as path from "node:path";
 import type { Model } from "../../../components/config";
-import { Host, Lab } from "../../lab/harness";
-import { runComposeService } from "./compose";
+import { Host, Lab, waitFor } from "../../lab/harness";
+import { composeServiceCommandLine, runComposeService } from "./compose";
+import { installGatewayDockerStandIn } from "./dockerStandIn";
 import { connectSite, Internet, useResolver } from "./internet";
 import { waitListening } from "./listening";
 import { LoggedProcess } from "./logged";
@@ -54,13 +55,39 @@ export function buildVps(lab: Lab, internet: Internet, rendered: RenderedStack, 
  * server blocks and tree) and, in front of it, nginx playing Traefik's TLS routes with certificates
  * of a lab CA, which clients must trust.
  */
-export function startHttpsFront(lab: Lab, vps: Vps, rendered: RenderedStack, model: Model): { ca: LabCa; wkd: LoggedProcess } {
-    const wkd = runComposeService(vps.host, rendered.text("vps", GATEWAY_COMPOSE), "wkd", path.join(lab.dir, "wkd-nginx.log"));
+export function startHttpsFront(lab: Lab, vps: Vps, rendered: RenderedStack, model: Model): { ca: LabCa; wkd: LoggedProcess; traefik: TraefikStandIn } {
+    const gatewayCompose = rendered.text("vps", GATEWAY_COMPOSE);
+    const wkd = runComposeService(vps.host, gatewayCompose, "wkd", path.join(lab.dir, "wkd-nginx.log"));
     waitListening(vps.host, model.addresses.wkdListen.port, "the WKD nginx", wkd.log);
     const ca = new LabCa(path.join(lab.dir, "lab-ca"));
     const tcp = tcpRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC));
     const routes = behindTcpRouters(httpsRoutes(rendered.text("vps", TRAEFIK_STATIC), rendered.text("vps", TRAEFIK_DYNAMIC)), tcp);
-    startTraefikStandIn(vps.host, path.join(lab.dir, "traefik-stand-in"), routes, ca);
-    startTraefikTcpStandIn(vps.host, path.join(lab.dir, "traefik-tcp-stand-in"), tcp, routes);
-    return { ca, wkd };
+    const httpDir = path.join(lab.dir, "traefik-stand-in");
+    const tcpDir = path.join(lab.dir, "traefik-tcp-stand-in");
+    let running: LoggedProcess[] = [];
+    const traefik: TraefikStandIn = {
+        start: () => {
+            running = [startTraefikStandIn(vps.host, httpDir, routes, ca), startTraefikTcpStandIn(vps.host, tcpDir, tcp, routes)];
+        },
+        stop: () => {
+            for (const p of running) lab.stop(p.process.pid);
+            running = [];
+            const ports = [...new Set(tcp.map((t) => Number(t.bind.split(":").pop())))];
+            waitFor(() => ports.every((port) => !vps.host.listening(port)), 10_000, "the Traefik stand-in still listens after it was stopped");
+        },
+    };
+    traefik.start();
+    // What `docker compose ps` reports on the VPS: each gateway service while the processes that play it run.
+    installGatewayDockerStandIn(vps.host, rendered, {
+        haproxy: [composeServiceCommandLine(gatewayCompose, "haproxy")],
+        wkd: [composeServiceCommandLine(gatewayCompose, "wkd")],
+        traefik: [path.join(httpDir, "nginx.conf"), path.join(tcpDir, "haproxy.cfg")],
+    });
+    return { ca, wkd, traefik };
+}
+
+/** The processes playing Traefik on the VPS, which a test can stop and start again (same routes and CA). */
+export interface TraefikStandIn {
+    start(): void;
+    stop(): void;
 }

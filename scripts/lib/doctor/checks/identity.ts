@@ -7,6 +7,7 @@ import * as net from "node:net";
 import { Check, fail, ok } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
+import { afterGatewayServices } from "./gateway";
 import { afterMailuRunning } from "./mailu";
 import { needsServersOf } from "./records";
 
@@ -92,8 +93,8 @@ export function identityChecks(ctx: Pick<DoctorContext, "model"> & { readonly re
             id: "identity.smtp-banner",
             area: "identity",
             title: "SMTP on VPS:25 greets as the mail host",
-            // Through the tunnel to Mailu: a tunnel found down, or Mailu found not running, explains a silent port 25.
-            after: ["inside.wg:vps", "inside.wg:home", ...afterMailuRunning(ctx.render)],
+            // Through the VPS process on 25 and the tunnel to Mailu: any of them found down explains a silent port 25.
+            after: ["inside.wg:vps", "inside.wg:home", ...afterGatewayServices(ctx.render, model.ports.filter((p) => p.publicPort === 25).map((p) => p.process)), ...afterMailuRunning(ctx.render)],
             run: async (c) => {
                 const { vpsPublicIp } = c.model.addresses;
                 const fix = `Mailu's HOSTNAMES must start with ${c.model.mailHost}: run \`pulumi up\` (mailu.env)`;

@@ -48,8 +48,8 @@ export const MAILU_CONTAINERS_CHECK = "inside.mailu-containers:home";
  */
 export const afterMailuRunning = (render: RenderSet | undefined): string[] => (render && renderedServices(render).length > 0 ? [MAILU_CONTAINERS_CHECK] : []);
 
-export function renderedServices(render: RenderSet): { name: string; ports: string[] }[] {
-    const text = render.files.get(`home:${MAILU_COMPOSE_PATH}`);
+export function renderedServices(render: RenderSet, file = `home:${MAILU_COMPOSE_PATH}`): { name: string; ports: string[] }[] {
+    const text = render.files.get(file);
     if (text === undefined) return [];
     const doc = parse(String(text)) as { services?: Record<string, { ports?: string[] }> };
     return Object.entries(doc.services ?? {}).map(([name, s]) => ({ name, ports: (s.ports ?? []).map(String) }));
@@ -87,9 +87,18 @@ export function parseComposePs(text: string): ComposeContainer[] {
 }
 
 /** Every rendered service has a running container, healthy where it has a healthcheck. */
-export function containersFinding(services: readonly string[], ps: readonly ComposeContainer[], t: SshTarget): Finding {
-    const logs = (s: string) => `\`${as(t)}docker compose -f ${MAILU_COMPOSE_PATH} logs ${s}\``;
-    const up = `on home: \`${as(t)}${MAILU_SCRIPT_PATH} up\``;
+/** Where a compose project lives and the command that brings it up (what a fix tells the user). */
+export interface ComposeProject {
+    readonly composePath: string;
+    /** e.g. `on home: \`homemail-mailu up\`` (without sudo: it is added for a non-root user). */
+    readonly up: (sudo: string) => string;
+}
+
+export const MAILU_PROJECT: ComposeProject = { composePath: MAILU_COMPOSE_PATH, up: (sudo) => `on home: \`${sudo}${MAILU_SCRIPT_PATH} up\`` };
+
+export function containersFinding(services: readonly string[], ps: readonly ComposeContainer[], t: SshTarget, project: ComposeProject = MAILU_PROJECT): Finding {
+    const logs = (s: string) => `\`${as(t)}docker compose -f ${project.composePath} logs ${s}\``;
+    const up = project.up(as(t));
     const missing = services.filter((s) => !ps.some((c) => c.Service === s));
     if (missing.length) return fail(`no container for ${missing.join(", ")} (of ${services.length} rendered services)`, `${up} (it starts every service and waits until healthy)`);
     const down = ps.filter((c) => services.includes(c.Service) && c.State !== "running");

@@ -8,6 +8,8 @@ import type * as net from "node:net";
 import * as tls from "node:tls";
 import { Check, fail, Finding, ok, warn } from "../check";
 import type { DoctorContext } from "../context";
+import type { RenderSet } from "../inputs";
+import { afterGatewayServices } from "./gateway";
 import { needsServersOf } from "./records";
 
 type C = Check<DoctorContext>;
@@ -59,7 +61,7 @@ export function expiryFinding(host: string, validTo: Date, now: Date, fix: strin
     return ok(`${days} days left`);
 }
 
-export function tlsChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: readonly string[] }): C[] {
+export function tlsChecks(ctx: Pick<DoctorContext, "model"> & { readonly render?: RenderSet }, opts: { ca: readonly string[] }): C[] {
     const { model } = ctx;
     const hosts = [...new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
     const acmeFix = "on the VPS: `docker compose -f /opt/homemail/gateway/compose.yaml logs traefik | grep -i acme` shows why Let's Encrypt refuses (the cf-dns token, CAA, rate limits)";
@@ -69,6 +71,8 @@ export function tlsChecks(ctx: Pick<DoctorContext, "model">, opts: { ca: readonl
             area: "tls",
             title: `TLS on ${host}:443: handshake and a chain valid for the name`,
             needs: needsServersOf(host, model),
+            // Traefik terminates these names' TLS: found down, it explains a failed handshake.
+            after: afterGatewayServices(ctx.render, ["traefik"]),
             run: async (c) => {
                 const a = await c.dns.query(host, "A");
                 if (a.records.length === 0) return fail(`${host} has no A record (${a.rcode})`, `run \`pulumi up\`: it publishes A ${host}`);

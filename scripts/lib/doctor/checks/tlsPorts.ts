@@ -14,6 +14,7 @@ import { Check, fail, Finding } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
 import { STARTTLS_DIALOGUES, StartTlsDialogue, StartTlsRefused } from "../starttls";
+import { afterGatewayServices } from "./gateway";
 import { afterMailuRunning } from "./mailu";
 import { needsServersOf } from "./records";
 import { certificateFinding, expiryFinding, PeerCertificate, peerCertificate } from "./tls";
@@ -92,9 +93,9 @@ export function tlsPortChecks(ctx: Pick<DoctorContext, "model"> & { readonly ren
                 area: "tls",
                 title: `${how} on ${p.sni}:${port}: handshake and a chain valid for the name`,
                 needs: needsServersOf(p.sni, model),
-                // Through the tunnel to Mailu: a tunnel already found down, or Mailu found not running,
+                // Through the VPS process that binds the port and the tunnel to Mailu: any of them found down
                 // explains a silent port (and no SMTP banner on 25 explains no STARTTLS there).
-                after: ["inside.wg:vps", "inside.wg:home", ...afterMailuRunning(ctx.render), ...(p.startTls === STARTTLS_DIALOGUES.smtp && port === 25 ? ["identity.smtp-banner"] : [])],
+                after: ["inside.wg:vps", "inside.wg:home", ...afterGatewayServices(ctx.render, [p.row.process]), ...afterMailuRunning(ctx.render), ...(p.startTls === STARTTLS_DIALOGUES.smtp && port === 25 ? ["identity.smtp-banner"] : [])],
                 run: async (c): Promise<Finding> => {
                     const a = await c.dns.query(p.sni, "A");
                     if (a.records.length === 0) return fail(`${p.sni} has no A record (${a.rcode})`, `run \`pulumi up\`: it publishes A ${p.sni}`);
