@@ -15,6 +15,9 @@ export interface SshResult {
 
 export type SshRunner = (host: HostRole, argv: readonly string[]) => Promise<SshResult>;
 
+/** What a fix puts before a root command for this target's user (`sudo ` unless it is root). */
+export const sudoFor = (t: SshTarget) => (t.user === "root" ? "" : "sudo ");
+
 /** POSIX shell quoting of one word. */
 export const shellQuote = (word: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 

@@ -9,6 +9,7 @@ import { COMPOSE_PATH as GATEWAY_COMPOSE_PATH } from "../../../../components/ren
 import { Check, fail } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
+import { sudoFor } from "../ssh";
 import { ComposeProject, containersFinding, parseComposePs, renderedServices } from "./mailu";
 
 type C = Check<DoctorContext>;
@@ -34,7 +35,7 @@ export function gatewayChecks(ctx: Pick<DoctorContext, "model" | "render">): C[]
         run: async (c) => {
             const r = await c.ssh("vps", ["docker", "compose", "-f", GATEWAY_COMPOSE_PATH, "ps", "--all", "--format", "json", name]);
             if (r.status !== 0) {
-                return fail(`\`docker compose -f ${GATEWAY_COMPOSE_PATH} ps\` failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}`, `on the VPS: \`${vps.user === "root" ? "" : "sudo "}docker compose version\` must work (Docker engine and the compose plugin); \`pulumi up\` installs the project`);
+                return fail(`\`docker compose -f ${GATEWAY_COMPOSE_PATH} ps\` failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}`, `on the VPS: \`${sudoFor(vps)}docker compose version\` must work (Docker engine and the compose plugin); \`pulumi up\` installs the project`);
             }
             return containersFinding([name], parseComposePs(r.stdout), vps, GATEWAY_PROJECT);
         },

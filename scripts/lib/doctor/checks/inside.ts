@@ -4,15 +4,17 @@
  * egress on both, the VPS firewall), and home's fail-closed route for marked SMTP.
  */
 import type { SshTarget } from "../../../../components/config";
+import { FIREWALL_SCRIPT_PATH } from "../../../../components/render/gatewayLayout";
 import { HOME_FIREWALL_SCRIPT_PATH } from "../../../../components/render/homeFirewall";
+import { EGRESS_SCRIPT_PATH } from "../../../../components/render/wireguard";
 import { Check, fail, Finding, ok, warn } from "../check";
 import type { DoctorContext } from "../context";
-import type { HostRole } from "../ssh";
+import { HostRole, sudoFor } from "../ssh";
 
 type C = Check<DoctorContext>;
 
-export const EGRESS_SCRIPT = "/usr/local/sbin/homemail-smtp-egress";
-export const FIREWALL_SCRIPT = "/usr/local/sbin/homemail-gateway-firewall";
+export const EGRESS_SCRIPT = EGRESS_SCRIPT_PATH;
+export const FIREWALL_SCRIPT = FIREWALL_SCRIPT_PATH;
 const WG = "wg0";
 /** WireGuard re-handshakes every 2 minutes while packets flow (the spoke's keepalive keeps them flowing). */
 export const HANDSHAKE_OK_SECONDS = 180;
@@ -20,13 +22,12 @@ export const HANDSHAKE_FAIL_SECONDS = 300;
 /** A documentation address (RFC 5737) for `ip route get`: a lookup, no packet is sent. */
 const ROUTE_PROBE = "192.0.2.1";
 
-const as = (t: SshTarget) => (t.user === "root" ? "" : "sudo ");
 const hostName = (role: HostRole) => (role === "vps" ? "the VPS" : "home");
 const firstLines = (text: string, n = 2) => text.trim().split("\n").filter(Boolean).slice(0, n).join("; ");
 
 /** Judges `wg show wg0 latest-handshakes` output against the host's clock (pure: unit-tested). */
 export function handshakeFinding(role: HostRole, latest: string, now: number, t: SshTarget): Finding {
-    const restart = `on ${hostName(role)}: \`${as(t)}systemctl restart wg-quick@${WG}\`; the VPS must accept UDP on the WireGuard port from home, and the peers' keys must match \`pulumi stack output wireguardPublicKeys\``;
+    const restart = `on ${hostName(role)}: \`${sudoFor(t)}systemctl restart wg-quick@${WG}\`; the VPS must accept UDP on the WireGuard port from home, and the peers' keys must match \`pulumi stack output wireguardPublicKeys\``;
     const peers = latest.trim().split("\n").filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[1] ?? 0));
     if (peers.length === 0) return fail(`${WG} on ${hostName(role)} has no peer`, `run \`pulumi up\` (it writes /etc/wireguard/${WG}.conf)`);
     const last = Math.max(...peers);
@@ -81,7 +82,7 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
             run: async (c) => {
                 const shown = await c.ssh(role, ["wg", "show", WG, "latest-handshakes"]);
                 if (shown.status !== 0) {
-                    return fail(`${WG} is not up on ${hostName(role)}: ${firstLines(shown.stderr, 1)}`, `on ${hostName(role)}: \`${as(t)}systemctl start wg-quick@${WG}\` (or \`${as(t)}wg-quick up ${WG}\`)`);
+                    return fail(`${WG} is not up on ${hostName(role)}: ${firstLines(shown.stderr, 1)}`, `on ${hostName(role)}: \`${sudoFor(t)}systemctl start wg-quick@${WG}\` (or \`${sudoFor(t)}wg-quick up ${WG}\`)`);
                 }
                 const now = Number((await c.ssh(role, ["date", "+%s"])).stdout.trim());
                 const handshake = handshakeFinding(role, shown.stdout, now, t);
@@ -102,7 +103,7 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
                     const r = await c.ssh(role, [EGRESS_SCRIPT, "verify"]);
                     if (r.status === 0) return ok("verify: ok");
                     const drift = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /drift|error/.test(l));
-                    return fail(`${EGRESS_SCRIPT} verify on ${hostName(role)}: ${firstLines(drift.join("\n") || r.stderr || r.stdout)}`, `on ${hostName(role)}: \`${as(t)}${EGRESS_SCRIPT} reapply\` (or \`pulumi up\`)`);
+                    return fail(`${EGRESS_SCRIPT} verify on ${hostName(role)}: ${firstLines(drift.join("\n") || r.stderr || r.stdout)}`, `on ${hostName(role)}: \`${sudoFor(t)}${EGRESS_SCRIPT} reapply\` (or \`pulumi up\`)`);
                 },
             });
         }
@@ -122,7 +123,7 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
             run: async (c) => {
                 const r = await c.ssh(role, [script, "verify"]);
                 if (r.status === 0) return ok("verify: ok");
-                return fail(`${script} verify: ${firstLines(`${r.stdout}\n${r.stderr}`)}`, `on ${hostName(role)}: \`${as(t)}${script} enable\` (or \`pulumi up\`)`);
+                return fail(`${script} verify: ${firstLines(`${r.stdout}\n${r.stderr}`)}`, `on ${hostName(role)}: \`${sudoFor(t)}${script} enable\` (or \`pulumi up\`)`);
             },
         });
     }
@@ -135,7 +136,7 @@ export function insideChecks(ctx: Pick<DoctorContext, "model">): C[] {
             title: "home: marked SMTP has no way out but the tunnel",
             needs: ["inside.egress:home"],
             run: async (c) => {
-                const fix = `on home: \`${as(t)}${EGRESS_SCRIPT} reapply\``;
+                const fix = `on home: \`${sudoFor(t)}${EGRESS_SCRIPT} reapply\``;
                 const table = await c.ssh("home", ["ip", "-4", "route", "show", "table", String(routeTable)]);
                 if (!/^unreachable default\b/m.test(table.stdout)) return fail(`table ${routeTable} on home has no \`unreachable default\`: with ${WG} down, Mailu's SMTP would leave by the home line`, fix);
                 const route = await c.ssh("home", ["ip", "-4", "route", "get", ROUTE_PROBE, "mark", String(fwmark)]);

@@ -12,6 +12,7 @@ import { COMPOSE_PROJECT, MAILU_COMPOSE_PATH, MAILU_ENV_PATH, MAILU_SCRIPT_PATH 
 import { Check, fail, Finding, ok, skipped, warn } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
+import { sudoFor } from "../ssh";
 import { EGRESS_SCRIPT } from "./inside";
 
 type C = Check<DoctorContext>;
@@ -28,7 +29,6 @@ export const QUEUE_FAIL = { count: 200, ageSeconds: 86_400 };
 export const DISK_WARN_PERCENT = 85;
 export const DISK_FAIL_PERCENT = 95;
 
-const as = (t: SshTarget) => (t.user === "root" ? "" : "sudo ");
 const compose = ["docker", "compose", "-f", MAILU_COMPOSE_PATH];
 const oneLine = (text: string, max = 160) => {
     const line = text.trim().split("\n").filter(Boolean)[0] ?? "";
@@ -97,8 +97,8 @@ export interface ComposeProject {
 export const MAILU_PROJECT: ComposeProject = { composePath: MAILU_COMPOSE_PATH, up: (sudo) => `on home: \`${sudo}${MAILU_SCRIPT_PATH} up\`` };
 
 export function containersFinding(services: readonly string[], ps: readonly ComposeContainer[], t: SshTarget, project: ComposeProject = MAILU_PROJECT): Finding {
-    const logs = (s: string) => `\`${as(t)}docker compose -f ${project.composePath} logs ${s}\``;
-    const up = project.up(as(t));
+    const logs = (s: string) => `\`${sudoFor(t)}docker compose -f ${project.composePath} logs ${s}\``;
+    const up = project.up(sudoFor(t));
     const missing = services.filter((s) => !ps.some((c) => c.Service === s));
     if (missing.length) return fail(`no container for ${missing.join(", ")} (of ${services.length} rendered services)`, `${up} (it starts every service and waits until healthy)`);
     const down = ps.filter((c) => services.includes(c.Service) && c.State !== "running");
@@ -113,7 +113,7 @@ export function containersFinding(services: readonly string[], ps: readonly Comp
 
 /** What Docker publishes equals the port table's home ports, on the WireGuard address and nowhere else. */
 export function publishedFinding(ps: readonly ComposeContainer[], wgAddress: string, homePorts: readonly number[], t: SshTarget): Finding {
-    const fix = `\`pulumi up\` (it rewrites ${MAILU_COMPOSE_PATH} from the port table), then on home \`${as(t)}${MAILU_SCRIPT_PATH} up\``;
+    const fix = `\`pulumi up\` (it rewrites ${MAILU_COMPOSE_PATH} from the port table), then on home \`${sudoFor(t)}${MAILU_SCRIPT_PATH} up\``;
     const published = ps.flatMap((c) => (c.Publishers ?? []).filter((p) => p.PublishedPort > 0).map((p) => ({ ...p, service: c.Service })));
     const elsewhere = published.filter((p) => p.URL !== wgAddress);
     if (elsewhere.length) return fail(`published beyond the WireGuard address: ${elsewhere.map((p) => `${p.service} ${p.URL}:${p.PublishedPort}`).join(", ")}`, fix);
@@ -132,7 +132,7 @@ export function trustFinding(deployed: Record<string, string>, rendered: Record<
     if (drift.length === 0) return ok(TRUST_KEYS.map((k) => `${k}=${rendered[k]}`).join(" "));
     return fail(
         `${MAILU_ENV_PATH}: ${drift.map((k) => `${k} is ${deployed[k] === undefined ? "missing" : `"${deployed[k]}"`}, the render says "${rendered[k]}"`).join("; ")}`,
-        `\`pulumi up\` (it rewrites ${MAILU_ENV_PATH}), or set ${drift.map((k) => `${k}=${rendered[k]}`).join(" ")} there and run on home \`${as(t)}${MAILU_SCRIPT_PATH} up\``,
+        `\`pulumi up\` (it rewrites ${MAILU_ENV_PATH}), or set ${drift.map((k) => `${k}=${rendered[k]}`).join(" ")} there and run on home \`${sudoFor(t)}${MAILU_SCRIPT_PATH} up\``,
     );
 }
 
@@ -144,10 +144,10 @@ export function proxyProbeFinding(output: string, target: string, t: SshTarget):
     const line = (tag: string) => new RegExp(`^${tag}: ?(.*)$`, "m").exec(output)?.[1]?.trim() ?? "";
     const plain = line("plain");
     if (/^220[ -]/.test(plain)) {
-        return fail(`${target} greets a client that sent no PROXY header (${oneLine(plain, 80)}): Mailu does not require the hub's PROXY header on port 25, so it cannot tell senders apart (rate limits, SPF, logs)`, `\`pulumi up\` (PROXY_PROTOCOL in ${MAILU_ENV_PATH} must list 25), then on home \`${as(t)}${MAILU_SCRIPT_PATH} up\``);
+        return fail(`${target} greets a client that sent no PROXY header (${oneLine(plain, 80)}): Mailu does not require the hub's PROXY header on port 25, so it cannot tell senders apart (rate limits, SPF, logs)`, `\`pulumi up\` (PROXY_PROTOCOL in ${MAILU_ENV_PATH} must list 25), then on home \`${sudoFor(t)}${MAILU_SCRIPT_PATH} up\``);
     }
     const proxied = line("proxied");
-    if (!/^220[ -]/.test(proxied)) return warn(`${target}: no banner without a PROXY header, but none with one either (${proxied || "no answer"}): nothing proves Mailu is what answers there`, `see inside.mailu-containers:home and \`${as(t)}docker compose -f ${MAILU_COMPOSE_PATH} logs front\``);
+    if (!/^220[ -]/.test(proxied)) return warn(`${target}: no banner without a PROXY header, but none with one either (${proxied || "no answer"}): nothing proves Mailu is what answers there`, `see inside.mailu-containers:home and \`${sudoFor(t)}docker compose -f ${MAILU_COMPOSE_PATH} logs front\``);
     return ok(`without a PROXY header: ${oneLine(plain, 50) || "closed"}; with one: ${oneLine(proxied, 60)}`);
 }
 
@@ -178,7 +178,7 @@ export function rawOrderFinding(rules: string, isMailuAddress: (ip: string) => b
     if (ours < 0) return ok(`homemail's exception is not in raw PREROUTING (egress verify reports it); ${drops.length} Docker drop(s)`);
     const ahead = drops.filter(({ i }) => i < ours);
     if (ahead.length) {
-        return fail(`Docker's raw drop \`${ahead[0].l}\` comes before homemail's SMTP-reply exception: replies from the MX over wg0 are dropped (as after a Docker restart)`, `on home: \`${as(t)}${EGRESS_SCRIPT} reapply\``);
+        return fail(`Docker's raw drop \`${ahead[0].l}\` comes before homemail's SMTP-reply exception: replies from the MX over wg0 are dropped (as after a Docker restart)`, `on home: \`${sudoFor(t)}${EGRESS_SCRIPT} reapply\``);
     }
     return ok(`homemail's exception is rule ${ours + 1}; ${drops.length} Docker drop(s) after it`);
 }
@@ -231,7 +231,7 @@ export function queueFinding(output: string, now: number, t: SshTarget): Finding
     const oldest = Math.max(0, now - Math.min(...deferred.map((m) => m.arrival_time)));
     const reason = oneLine(deferred.flatMap((m) => m.recipients ?? []).find((r) => r.delay_reason)?.delay_reason ?? "", 120);
     const detail = `${deferred.length} deferred, the oldest ${formatAge(oldest)} old${reason ? `; e.g. ${reason}` : ""}`;
-    const fix = `on home: \`${as(t)}docker compose -f ${MAILU_COMPOSE_PATH} exec -T smtp postqueue -p\` shows why; once fixed, \`... exec -T smtp postqueue -f\` retries`;
+    const fix = `on home: \`${sudoFor(t)}docker compose -f ${MAILU_COMPOSE_PATH} exec -T smtp postqueue -p\` shows why; once fixed, \`... exec -T smtp postqueue -f\` retries`;
     if (deferred.length >= QUEUE_FAIL.count || oldest >= QUEUE_FAIL.ageSeconds) return fail(detail, fix);
     if (deferred.length >= QUEUE_WARN.count || oldest >= QUEUE_WARN.ageSeconds) return warn(detail, fix);
     return ok(detail);
@@ -279,7 +279,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
         if (r.status !== 0) return { error: `\`docker compose -f ${MAILU_COMPOSE_PATH} ps\` failed (exit ${r.status}): ${oneLine(r.stderr || r.stdout)}` };
         return { ps: parseComposePs(r.stdout) };
     };
-    const engineFix = `on home: \`${as(home)}${MAILU_SCRIPT_PATH} preflight\` says what is missing (Docker engine, compose plugin)`;
+    const engineFix = `on home: \`${sudoFor(home)}${MAILU_SCRIPT_PATH} preflight\` says what is missing (Docker engine, compose plugin)`;
 
     const containers: C = {
         id: MAILU_CONTAINERS_CHECK,
@@ -340,7 +340,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
         after: whenRunning,
         run: async (c) => {
             const r = await c.ssh("home", [...compose, "exec", "-T", "smtp", "postqueue", "-j"]);
-            if (r.status !== 0) return fail(`postqueue -j in the smtp container failed (exit ${r.status}): ${oneLine(r.stderr || r.stdout)}`, `on home: \`${as(home)}docker compose -f ${MAILU_COMPOSE_PATH} logs smtp\``);
+            if (r.status !== 0) return fail(`postqueue -j in the smtp container failed (exit ${r.status}): ${oneLine(r.stderr || r.stdout)}`, `on home: \`${sudoFor(home)}docker compose -f ${MAILU_COMPOSE_PATH} logs smtp\``);
             const now = Number((await c.ssh("home", ["date", "+%s"])).stdout.trim());
             return queueFinding(r.stdout, now, home);
         },
@@ -352,7 +352,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
         needs: ["inside.ssh:home"],
         run: async (c) => {
             const r = await c.ssh("home", ["df", "-P", "-k", model.mailu.dataRoot]);
-            if (r.status !== 0) return fail(`df ${model.mailu.dataRoot} on home: ${oneLine(r.stderr)}`, `on home: \`${as(home)}${MAILU_SCRIPT_PATH} up\` creates it (or \`pulumi up\`)`);
+            if (r.status !== 0) return fail(`df ${model.mailu.dataRoot} on home: ${oneLine(r.stderr)}`, `on home: \`${sudoFor(home)}${MAILU_SCRIPT_PATH} up\` creates it (or \`pulumi up\`)`);
             return diskFinding(r.stdout, model.mailu.dataRoot);
         },
     };
@@ -367,7 +367,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
             needs: ["inside.ssh:home"],
             run: async (c) => {
                 const r = await c.ssh("home", ["iptables", "-w", "-t", "raw", "-S", "PREROUTING"]);
-                if (r.status !== 0) return fail(`iptables -t raw -S PREROUTING on home: ${oneLine(r.stderr)}`, `on home: \`${as(home)}${EGRESS_SCRIPT} verify\``);
+                if (r.status !== 0) return fail(`iptables -t raw -S PREROUTING on home: ${oneLine(r.stderr)}`, `on home: \`${sudoFor(home)}${EGRESS_SCRIPT} verify\``);
                 return rawOrderFinding(r.stdout, isMailu, home);
             },
         };
@@ -401,18 +401,18 @@ async function egressPath(c: DoctorContext, model: Model, probeHost: string, isM
     if (!mx) return warn(`home cannot resolve ${probeHost}: no egress probe`, `check home's resolver (\`getent ahostsv4 ${probeHost}\`), or name another MX with --egress-probe HOST`);
     const ps = await c.ssh("home", [...compose, "ps", "--format", "json", "smtp"]);
     const name = ps.status === 0 ? parseComposePs(ps.stdout).find((p) => p.Service === "smtp")?.Name : undefined;
-    if (!name) return fail(`no running smtp container of the ${COMPOSE_PROJECT} project`, `on home: \`${as(home)}${MAILU_SCRIPT_PATH} up\``);
+    if (!name) return fail(`no running smtp container of the ${COMPOSE_PROJECT} project`, `on home: \`${sudoFor(home)}${MAILU_SCRIPT_PATH} up\``);
     const probe = await c.ssh("home", ["bash", "-c", CONTAINER_PROBE_SCRIPT, "egress-probe", name, EGRESS_PROBE_SCRIPT, mx]);
-    if (probe.status === 4) return fail(`docker inspect ${name}: ${oneLine(probe.stderr)}`, `on home: \`${as(home)}docker compose -f ${MAILU_COMPOSE_PATH} restart smtp\``);
+    if (probe.status === 4) return fail(`docker inspect ${name}: ${oneLine(probe.stderr)}`, `on home: \`${sudoFor(home)}docker compose -f ${MAILU_COMPOSE_PATH} restart smtp\``);
     const socket = probeSocket(probe.stdout);
-    const fix = `on home: \`${as(home)}${EGRESS_SCRIPT} verify\` and on the VPS the same; \`${EGRESS_SCRIPT} reapply\` repairs`;
+    const fix = `on home: \`${sudoFor(home)}${EGRESS_SCRIPT} verify\` and on the VPS the same; \`${EGRESS_SCRIPT} reapply\` repairs`;
     if (probe.status !== 0 || !socket) return fail(`the smtp container (${name}) could not connect to ${probeHost} (${mx}):25 (exit ${probe.status}${oneLine(probe.stderr) ? `: ${oneLine(probe.stderr)}` : ""})`, fix);
     if (!isMailu(socket.address)) return fail(`the probe left from ${socket.address}, not from Mailu's subnet ${a.mailuSubnet}`, fix);
     // No port in the filter: the judge picks the probe's entry by its port.
     const ct = await c.ssh("vps", ["conntrack", "-L", "-p", "tcp", "-s", socket.address, "-d", mx, "--dport", "25"]);
     if (ct.status !== 0 && /not found|No such file/.test(ct.stderr + ct.stdout)) {
-        return warn(`connected to ${probeHost}:25, but the VPS has no conntrack tool to prove the SNAT`, `on the VPS: \`${as(model.vps.ssh)}apt-get install conntrack\``);
+        return warn(`connected to ${probeHost}:25, but the VPS has no conntrack tool to prove the SNAT`, `on the VPS: \`${sudoFor(model.vps.ssh)}apt-get install conntrack\``);
     }
-    if (ct.status !== 0 && !/flow entries/.test(ct.stderr)) return fail(`conntrack -L on the VPS failed (exit ${ct.status}): ${oneLine(ct.stderr)}`, `on the VPS: \`${as(model.vps.ssh)}conntrack -L\` must run (module nf_conntrack)`);
+    if (ct.status !== 0 && !/flow entries/.test(ct.stderr)) return fail(`conntrack -L on the VPS failed (exit ${ct.status}): ${oneLine(ct.stderr)}`, `on the VPS: \`${sudoFor(model.vps.ssh)}conntrack -L\` must run (module nf_conntrack)`);
     return conntrackFinding(ct.stdout, { ...socket, mx }, a.vpsOneToOneNat ? undefined : a.vpsPublicIp, a.homeWanIp);
 }

@@ -9,7 +9,8 @@
  */
 import * as net from "node:net";
 import type { PortRow } from "../../../../components/config/model";
-import { entrypointName } from "../../../../components/render/gatewayLayout";
+import { COMPOSE_PATH as GATEWAY_COMPOSE, entrypointName } from "../../../../components/render/gatewayLayout";
+import { MAILU_COMPOSE_PATH as MAILU_COMPOSE } from "../../../../components/render/mailu";
 import { Check, fail, Finding } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
@@ -21,8 +22,6 @@ import { certificateFinding, expiryFinding, PeerCertificate, peerCertificate } f
 
 type C = Check<DoctorContext>;
 
-const GATEWAY_COMPOSE = "/opt/homemail/gateway/compose.yaml";
-const MAILU_COMPOSE = "/opt/homemail/mailu/compose.yaml";
 /** The name the doctor gives in EHLO. */
 const CLIENT_NAME = "doctor.homemail.invalid";
 
