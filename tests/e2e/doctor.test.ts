@@ -9,6 +9,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../helpers/stack";
+import { vpsTlsHosts } from "../../scripts/lib/doctor/checks/tls";
 import { describeRoot } from "../helpers/root";
 import { Background, run, waitFor } from "../lab/harness";
 import { SignedTree } from "./lab/dnssec";
@@ -174,7 +175,7 @@ describeRoot("e2e: homemail doctor finds each injected fault, and only it", () =
     /** The end date of the certificate the VPS serves for `host` on 443, as a client sees it. */
     const servedEndDate = (host: string) =>
         ml.internet.remote.sh(`echo | openssl s_client -connect ${ml.model.addresses.vpsPublicIp}:443 -servername ${host} 2>/dev/null | openssl x509 -noout -enddate`, { allowFailure: true }).stdout.trim();
-    const tlsHosts = () => [...new Set(ml.model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+    const tlsHosts = () => vpsTlsHosts(ml.model);
     /** Every certificate of the VPS's HTTPS front re-issued for 3 days, in place; nginx reloaded. */
     function shortCertificates(): Pick<Fault, "inject" | "restore"> {
         const dir = path.join(ml.lab.dir, "lab-ca");

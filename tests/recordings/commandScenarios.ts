@@ -5,10 +5,15 @@
  * `verify` outputs is unit-tested without a lab.
  */
 import { HOME_FIREWALL_SCRIPT_PATH } from "../../components/render/homeFirewall";
-import type { Status } from "../../scripts/lib/doctor/check";
+import type { Model } from "../../components/config";
+import type { Result, Status } from "../../scripts/lib/doctor/check";
 import { EGRESS_SCRIPT, FIREWALL_SCRIPT } from "../../scripts/lib/doctor/checks/inside";
-import type { HostRole } from "../../scripts/lib/doctor/ssh";
+import { allChecks } from "../../scripts/lib/doctor/registry";
+import { runChecks } from "../../scripts/lib/doctor/runner";
+import type { HostRole, SshRunner } from "../../scripts/lib/doctor/ssh";
+import { REMOTE_MX_HOST } from "../e2e/lab/internet";
 import type { MailLab } from "../e2e/lab/topology";
+import { offlineContext } from "./offlineContext";
 
 export interface CommandScenario {
     readonly name: string;
@@ -83,4 +88,17 @@ export interface RecordedCommand {
     readonly status: number;
     readonly stdout: string;
     readonly stderr: string;
+}
+
+/** One result of an inside check as the recordings keep it. */
+export type InsideResult = Pick<Result, "id" | "status" | "detail" | "fix" | "dependsOn">;
+
+/**
+ * Every "inside" check of the doctor, with `ssh` as the host runner (the lab's hosts when
+ * recording, the recorded outputs when replaying) and the lab's MX as the egress probe.
+ */
+export async function insideResults(model: Model, ssh: SshRunner): Promise<InsideResult[]> {
+    const ctx = offlineContext(model, { ssh });
+    const results = await runChecks(allChecks(ctx, { egressProbe: REMOTE_MX_HOST }), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
+    return results.map(({ id, status, detail, fix, dependsOn }) => ({ id, status, detail, ...(fix ? { fix } : {}), ...(dependsOn ? { dependsOn } : {}) }));
 }

@@ -8,20 +8,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Model } from "../../components/config";
-import type { Result } from "../../scripts/lib/doctor/check";
-import type { DoctorContext } from "../../scripts/lib/doctor/context";
-import { AuthoritativeDns } from "../../scripts/lib/doctor/dns";
-import { allChecks } from "../../scripts/lib/doctor/registry";
-import { runChecks } from "../../scripts/lib/doctor/runner";
+import { vpsTlsHosts } from "../../scripts/lib/doctor/checks/tls";
 import type { HostRole, SshRunner } from "../../scripts/lib/doctor/ssh";
 import { REPO_ROOT } from "../helpers/stack";
 import { SignedTree } from "../e2e/lab/dnssec";
 import type { LabCa } from "../e2e/lab/labCa";
-import { REMOTE_MX_HOST } from "../e2e/lab/internet";
 import { startNamed, ZoneText } from "../e2e/lab/named";
 import { buildMailLab, cleanupLab, MailLab } from "../e2e/lab/topology";
 import { startHttpsFront } from "../e2e/lab/vps";
-import { COMMAND_SCENARIOS, RecordedCommand } from "./commandScenarios";
+import { COMMAND_SCENARIOS, InsideResult, insideResults, RecordedCommand } from "./commandScenarios";
 import { BLOCKLIST_ZONES, PlayedServer, PROVIDER_DEFAULT_PTR } from "./scenarios";
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
@@ -30,7 +25,7 @@ const CAPTURE_DNS = path.join(REPO_ROOT, "tests", "recordings", "capture-dns.ts"
 export interface RecordedCommandScenario {
     readonly name: string;
     readonly commands: readonly RecordedCommand[];
-    readonly live: readonly Pick<Result, "id" | "status" | "detail" | "fix" | "dependsOn">[];
+    readonly live: readonly InsideResult[];
 }
 
 export interface RecordedTls {
@@ -115,17 +110,7 @@ async function recordCommandScenario(ml: MailLab, name: string): Promise<Recorde
         commands.push({ host, argv: [...argv], status: r.status, stdout: r.stdout, stderr: r.stderr });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     };
-    const ctx: DoctorContext = {
-        model: ml.model,
-        render: { records: [], files: new Map() },
-        dns: new AuthoritativeDns({ servers: [`${ml.internet.dnsAddress}:53`], zones: [], timeoutMs: 3000 }),
-        https: () => Promise.reject(new Error("not part of this recording")),
-        ssh,
-        timeoutMs: 5000,
-        facts: new Map(),
-    };
-    const results = await runChecks(allChecks(ctx, { egressProbe: REMOTE_MX_HOST }), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
-    return { name, commands, live: results.map(({ id, status, detail, fix, dependsOn }) => ({ id, status, detail, ...(fix ? { fix } : {}), ...(dependsOn ? { dependsOn } : {}) })) };
+    return { name, commands, live: await insideResults(ml.model, ssh) };
 }
 
 async function recordCommands(ml: MailLab): Promise<RecordedCommandScenario[]> {
@@ -143,7 +128,7 @@ async function recordCommands(ml: MailLab): Promise<RecordedCommandScenario[]> {
 
 /** The chain the VPS serves for each of its TLS hosts, as a client on the Internet receives it. */
 function recordTls(ml: MailLab, ca: LabCa): RecordedTls {
-    const hosts = [...new Set(ml.model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+    const hosts = vpsTlsHosts(ml.model);
     return {
         recordedAt: new Date().toISOString(),
         ca: ca.certificate(),

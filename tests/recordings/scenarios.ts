@@ -11,6 +11,7 @@ import { dnssecChecks } from "../../scripts/lib/doctor/checks/dnssec";
 import { identityChecks } from "../../scripts/lib/doctor/checks/identity";
 import type { DoctorContext } from "../../scripts/lib/doctor/context";
 import { AuthoritativeDns } from "../../scripts/lib/doctor/dns";
+import { offlineContext } from "./offlineContext";
 
 /** Lab name servers that play a part (besides the lab's own, which serves the rendered zones). */
 export type PlayedServer = "rendered-zones" | "blocklist-operator" | "parent-ds-match" | "parent-ds-wrong" | "parent-ds-missing";
@@ -32,9 +33,7 @@ const zones = (m: Model) => m.cloudflare.zones.map((z) => z.name);
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 function context(model: Model, address: string, outputs: Record<string, unknown>): DoctorContext {
-    const dns = new AuthoritativeDns({ servers: [address], zones: zones(model), timeoutMs: 3000 });
-    const none = () => Promise.reject(new Error("not part of this recording"));
-    return { model, render: { records: [], files: new Map() }, outputs, dns, https: none, ssh: none, timeoutMs: 3000, facts: new Map() };
+    return offlineContext(model, { outputs, dns: new AuthoritativeDns({ servers: [address], zones: zones(model), timeoutMs: 3000 }), timeoutMs: 3000 });
 }
 
 function blocklist(name: string, operator: keyof typeof BLOCKLIST_ZONES, status: Status, text: (m: Model) => RegExp): DnsScenario {

@@ -11,17 +11,11 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { checkServerIdentity, PeerCertificate } from "node:tls";
 import { X509Certificate } from "node:crypto";
-import type { Result } from "../../scripts/lib/doctor/check";
 import { transferFinding } from "../../scripts/lib/doctor/checks/inside";
-import { expiryFinding } from "../../scripts/lib/doctor/checks/tls";
-import type { DoctorContext } from "../../scripts/lib/doctor/context";
-import { AuthoritativeDns } from "../../scripts/lib/doctor/dns";
-import { allChecks } from "../../scripts/lib/doctor/registry";
-import { runChecks } from "../../scripts/lib/doctor/runner";
+import { expiryFinding, vpsTlsHosts } from "../../scripts/lib/doctor/checks/tls";
 import type { SshRunner } from "../../scripts/lib/doctor/ssh";
 import { devModel, REPO_ROOT } from "../helpers/stack";
-import { REMOTE_MX_HOST } from "../e2e/lab/internet";
-import { COMMAND_SCENARIOS } from "../recordings/commandScenarios";
+import { COMMAND_SCENARIOS, insideResults } from "../recordings/commandScenarios";
 import type { RecordedDnsScenario } from "../recordings/capture-dns";
 import type { RecordedCommandScenario, RecordedTls } from "../recordings/doctorAnswers";
 import { replayServer } from "../recordings/dnsTape";
@@ -87,18 +81,9 @@ describe("doctor's inside checks on recorded host commands", () => {
         it(`${scenario.name}: the replay finds what the lab run found, and only the state's own check fails`, async () => {
             const tape = recorded.find((s) => s.name === scenario.name)!;
             const misses: string[] = [];
-            const ctx: DoctorContext = {
-                model,
-                render: { records: [], files: new Map() },
-                dns: new AuthoritativeDns({ servers: ["127.0.0.1:9"], zones: [], timeoutMs: 100 }),
-                https: () => Promise.reject(new Error("not recorded")),
-                ssh: replay(tape.commands, misses),
-                timeoutMs: 5000,
-                facts: new Map(),
-            };
-            const results: Result[] = await runChecks(allChecks(ctx, { egressProbe: REMOTE_MX_HOST }), { only: ["inside"], skip: [] }, ctx, { hasOutputs: true });
+            const results = await insideResults(model, replay(tape.commands, misses));
             expect({ misses }).toEqual({ misses: [] });
-            expect(results.map(({ id, status, detail, fix, dependsOn }) => ({ id, status, detail, ...(fix ? { fix } : {}), ...(dependsOn ? { dependsOn } : {}) }))).toEqual(tape.live);
+            expect(results).toEqual(tape.live);
             for (const r of results) {
                 const want = scenario.expect[r.id] ?? { status: "ok" };
                 expect({ id: r.id, status: r.status }).toEqual({ id: r.id, status: want.status });
@@ -130,8 +115,7 @@ describe("doctor's certificate judgement on recorded served chains", () => {
     const DAY = 86_400_000;
 
     it("a chain was recorded for every TLS host the VPS serves", () => {
-        const hosts = [...new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
-        expect(recorded.hosts.map((h) => h.host).sort()).toEqual(hosts);
+        expect(recorded.hosts.map((h) => h.host).sort()).toEqual(vpsTlsHosts(model));
     });
 
     for (const { host, chain } of load<RecordedTls>("tls.json").hosts) {

@@ -61,9 +61,12 @@ export function expiryFinding(host: string, validTo: Date, now: Date, fix: strin
     return ok(`${days} days left`);
 }
 
+/** The names whose TLS the VPS itself terminates (the WKD nginx behind Traefik), sorted. */
+export const vpsTlsHosts = (model: Pick<DoctorContext["model"], "domains">): string[] => [...new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+
 export function tlsChecks(ctx: Pick<DoctorContext, "model"> & { readonly render?: RenderSet }, opts: { ca: readonly string[] }): C[] {
     const { model } = ctx;
-    const hosts = [...new Set(model.domains.flatMap((d) => [d.mtaStsHost, d.openpgpkeyHost]))].sort();
+    const hosts = vpsTlsHosts(model);
     const acmeFix = "on the VPS: `docker compose -f /opt/homemail/gateway/compose.yaml logs traefik | grep -i acme` shows why Let's Encrypt refuses (the cf-dns token, CAA, rate limits)";
     return hosts.flatMap((host): C[] => [
         {
