@@ -10,7 +10,7 @@ import { Check, fail } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
 import { sudoFor } from "../ssh";
-import { ComposeProject, containersFinding, parseComposePs, renderedServices } from "./mailu";
+import { ComposeProject, composePsOnce, containersFinding, renderedServices } from "./mailu";
 
 type C = Check<DoctorContext>;
 
@@ -27,17 +27,16 @@ export function afterGatewayServices(render: RenderSet | undefined, services: re
 
 export function gatewayChecks(ctx: Pick<DoctorContext, "model" | "render">): C[] {
     const vps = ctx.model.vps.ssh;
+    const psOf = composePsOnce("vps", GATEWAY_COMPOSE_PATH);
     return renderedServices(ctx.render, `vps:${GATEWAY_COMPOSE_PATH}`).map(({ name }): C => ({
         id: gatewayServiceCheckId(name),
         area: "inside",
         title: `the VPS's ${name} container running (and healthy, where it has a healthcheck)`,
         needs: ["inside.ssh:vps"],
         run: async (c) => {
-            const r = await c.ssh("vps", ["docker", "compose", "-f", GATEWAY_COMPOSE_PATH, "ps", "--all", "--format", "json", name]);
-            if (r.status !== 0) {
-                return fail(`\`docker compose -f ${GATEWAY_COMPOSE_PATH} ps\` failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}`, `on the VPS: \`${sudoFor(vps)}docker compose version\` must work (Docker engine and the compose plugin); \`pulumi up\` installs the project`);
-            }
-            return containersFinding([name], parseComposePs(r.stdout), vps, GATEWAY_PROJECT);
+            const r = await psOf(c);
+            if (!r.ps) return fail(r.error, `on the VPS: \`${sudoFor(vps)}docker compose version\` must work (Docker engine and the compose plugin); \`pulumi up\` installs the project`);
+            return containersFinding([name], r.ps, vps, GATEWAY_PROJECT);
         },
     }));
 }

@@ -12,7 +12,7 @@ import { COMPOSE_PROJECT, MAILU_COMPOSE_PATH, MAILU_ENV_PATH, MAILU_SCRIPT_PATH 
 import { Check, fail, Finding, ok, skipped, warn } from "../check";
 import type { DoctorContext } from "../context";
 import type { RenderSet } from "../inputs";
-import { sudoFor } from "../ssh";
+import { HostRole, sudoFor } from "../ssh";
 import { EGRESS_SCRIPT } from "./inside";
 
 type C = Check<DoctorContext>;
@@ -30,7 +30,7 @@ export const DISK_WARN_PERCENT = 85;
 export const DISK_FAIL_PERCENT = 95;
 
 const compose = ["docker", "compose", "-f", MAILU_COMPOSE_PATH];
-const oneLine = (text: string, max = 160) => {
+export const oneLine = (text: string, max = 160) => {
     const line = text.trim().split("\n").filter(Boolean)[0] ?? "";
     return line.length > max ? `${line.slice(0, max)}...` : line;
 };
@@ -87,6 +87,18 @@ export function parseComposePs(text: string): ComposeContainer[] {
 }
 
 /** Every rendered service has a running container, healthy where it has a healthcheck. */
+/**
+ * `docker compose ps` of a project on a host, asked once per doctor run however many checks read it
+ * (the checks are built anew for each run).
+ */
+export function composePsOnce(role: HostRole, composePath: string): (c: DoctorContext) => Promise<{ ps?: ComposeContainer[]; error: string }> {
+    let asked: Promise<{ ps?: ComposeContainer[]; error: string }> | undefined;
+    return (c) =>
+        (asked ??= c.ssh(role, ["docker", "compose", "-f", composePath, "ps", "--all", "--format", "json"]).then((r) =>
+            r.status === 0 ? { ps: parseComposePs(r.stdout), error: "" } : { error: `\`docker compose -f ${composePath} ps\` failed (exit ${r.status}): ${oneLine(r.stderr || r.stdout)}` },
+        ));
+}
+
 /** Where a compose project lives and the command that brings it up (what a fix tells the user). */
 export interface ComposeProject {
     readonly composePath: string;
@@ -274,11 +286,7 @@ export function mailuChecks(ctx: Pick<DoctorContext, "model" | "render">, opts: 
     const a = model.addresses;
     const services = renderedServices(render);
     const renderedEnv = render.files.get(`home:${MAILU_ENV_PATH}`);
-    const psOf = async (c: DoctorContext) => {
-        const r = await c.ssh("home", [...compose, "ps", "--all", "--format", "json"]);
-        if (r.status !== 0) return { error: `\`docker compose -f ${MAILU_COMPOSE_PATH} ps\` failed (exit ${r.status}): ${oneLine(r.stderr || r.stdout)}` };
-        return { ps: parseComposePs(r.stdout) };
-    };
+    const psOf = composePsOnce("home", MAILU_COMPOSE_PATH);
     const engineFix = `on home: \`${sudoFor(home)}${MAILU_SCRIPT_PATH} preflight\` says what is missing (Docker engine, compose plugin)`;
 
     const containers: C = {
